@@ -1,0 +1,31 @@
+// User-facing errors: every message starts with the op's name in brackets, MLX style,
+// e.g. "[matmul] shapes (3, 4) and (5, 6) do not match".
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace lamppost {
+
+// The one error type for bad user input. It is an std::invalid_argument, so callers that only
+// know the standard library can still catch it.
+class Error : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+template <class... Args>
+[[noreturn]] void fail(std::string_view op, fmt::format_string<Args...> message, Args&&... args) {
+  throw Error(fmt::format("[{}] {}", op, fmt::format(message, std::forward<Args>(args)...)));
+}
+
+// Throws Error("[op] message") unless ok. Arguments are formatted only on failure.
+template <class... Args>
+void require(bool ok, std::string_view op, fmt::format_string<Args...> message, Args&&... args) {
+  if (!ok) fail(op, message, std::forward<Args>(args)...);
+}
+
+}  // namespace lamppost

@@ -1,0 +1,371 @@
+#include "tensor/tensor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <new>
+#include <numeric>
+
+#include "tensor/error.h"
+#include "tensor/parallel.h"
+#include "tensor/strided.h"
+
+namespace lamppost {
+
+namespace detail {
+
+template <Real T>
+std::shared_ptr<T[]> allocate(int64_t count) {
+  // Round the byte size up to whole cache lines so SIMD tails may read a full line.
+  const size_t bytes =
+      (static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(T) + kStorageAlignment - 1) /
+      kStorageAlignment * kStorageAlignment;
+  T* data = static_cast<T*>(::operator new[](bytes, std::align_val_t{kStorageAlignment}));
+  return std::shared_ptr<T[]>(
+      data, [](T* p) { ::operator delete[](p, std::align_val_t{kStorageAlignment}); });
+}
+
+template std::shared_ptr<float[]> allocate<float>(int64_t);
+template std::shared_ptr<double[]> allocate<double>(int64_t);
+
+namespace {
+
+// dst[i] = src[i] over two views of the same shape (src may have broadcast strides).
+template <Real T, Real U>
+void copy_strided(const Tensor<U>& src, Tensor<T>& dst) {
+  const auto plan = make_plan<2>(dst.shape(), {&dst.strides(), &src.strides()});
+  T* out = dst.data();
+  const U* in = src.data();
+  auto copy_rows = [&](int64_t begin, int64_t end) {
+    for_each_row(plan, begin, end, [&](const auto& offsets, int64_t n, const auto& inner) {
+      T* o = out + offsets[0];
+      const U* s = in + offsets[1];
+      if (inner[0] == 1 && inner[1] == 1) {
+        for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(s[i]);
+      } else {
+        for (int64_t i = 0; i < n; ++i) o[i * inner[0]] = static_cast<T>(s[i * inner[1]]);
+      }
+    });
+  };
+  const int64_t rows = plan.rows();
+  if (dst.numel() < kParallelThreshold || rows < 2) {
+    copy_rows(0, rows);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) copy_rows(r, r + 1);
+}
+
+}  // namespace
+}  // namespace detail
+
+template <Real T>
+Tensor<T>::Tensor() : Tensor(Shape{0}) {}
+
+template <Real T>
+Tensor<T>::Tensor(Shape shape) : Tensor(empty(std::move(shape))) {
+  std::fill_n(storage_.get(), numel_, T(0));
+}
+
+template <Real T>
+Tensor<T>::Tensor(std::shared_ptr<T[]> storage, Shape shape, Shape strides, int64_t offset)
+    : storage_(std::move(storage)),
+      shape_(std::move(shape)),
+      strides_(std::move(strides)),
+      offset_(offset),
+      numel_(lamppost::numel(shape_)) {}
+
+template <Real T>
+Tensor<T> Tensor<T>::with_geometry(Shape shape, Shape strides, int64_t offset) const {
+  return Tensor(storage_, std::move(shape), std::move(strides), offset);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::empty(Shape shape) {
+  const int64_t count = lamppost::numel(shape, "empty");
+  Shape strides = contiguous_strides(shape);
+  return Tensor(detail::allocate<T>(count), std::move(shape), std::move(strides), 0);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::zeros(Shape shape) {
+  return Tensor(std::move(shape));
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::ones(Shape shape) {
+  return full(std::move(shape), T(1));
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::full(Shape shape, T value) {
+  Tensor out = empty(std::move(shape));
+  std::fill_n(out.storage_.get(), out.numel_, value);
+  return out;
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::scalar(T value) {
+  return full({}, value);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::arange(T start, T stop, T step) {
+  require(step != T(0) && std::isfinite(step), "arange", "step must be finite and non-zero, got {}",
+          step);
+  require(std::isfinite(start) && std::isfinite(stop), "arange",
+          "start and stop must be finite, got {} and {}", start, stop);
+  const auto count = static_cast<int64_t>(std::max(0.0, std::ceil((double(stop) - start) / step)));
+  Tensor out = empty({count});
+  for (int64_t i = 0; i < count; ++i) out.storage_[i] = start + static_cast<T>(i) * step;
+  return out;
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::linspace(T start, T stop, int64_t count) {
+  require(count >= 0, "linspace", "count must be non-negative, got {}", count);
+  Tensor out = empty({count});
+  for (int64_t i = 0; i < count; ++i) {
+    // Computed from both ends so the last element is exactly stop.
+    const double t = count == 1 ? 0.0 : double(i) / double(count - 1);
+    out.storage_[i] = static_cast<T>((1.0 - t) * start + t * stop);
+  }
+  return out;
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::eye(int64_t rows, int64_t cols) {
+  if (cols < 0) cols = rows;
+  require(rows >= 0, "eye", "rows must be non-negative, got {}", rows);
+  Tensor out({rows, cols});
+  for (int64_t i = 0; i < std::min(rows, cols); ++i) out.storage_[i * cols + i] = T(1);
+  return out;
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::from_vector(std::vector<T> values) {
+  const auto count = static_cast<int64_t>(values.size());
+  return from_vector(values, {count});
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::from_vector(const std::vector<T>& values, Shape shape) {
+  const int64_t count = lamppost::numel(shape, "from_vector");
+  require(count == static_cast<int64_t>(values.size()), "from_vector",
+          "{} values do not fill shape {} ({} elements)", values.size(), to_string(shape), count);
+  Tensor out = empty(std::move(shape));
+  std::copy(values.begin(), values.end(), out.storage_.get());
+  return out;
+}
+
+template <Real T>
+int64_t Tensor<T>::size(int axis) const {
+  return shape_[normalize_axis(axis, ndim(), "size")];
+}
+
+template <Real T>
+bool Tensor<T>::is_contiguous() const {
+  int64_t expected = 1;
+  for (size_t d = shape_.size(); d-- > 0;) {
+    if (shape_[d] == 1) continue;
+    if (strides_[d] != expected) return false;
+    expected *= shape_[d];
+  }
+  return true;
+}
+
+template <Real T>
+int64_t Tensor<T>::linear_offset(std::initializer_list<int64_t> index, const char* op) const {
+  require(static_cast<int>(index.size()) == ndim(), op,
+          "{} indices given for a tensor of shape {}", index.size(), to_string(shape_));
+  int64_t offset = offset_;
+  int d = 0;
+  for (int64_t i : index) {
+    require(i >= 0 && i < shape_[d], op, "index {} is out of range for axis {} of shape {}", i, d,
+            to_string(shape_));
+    offset += i * strides_[d++];
+  }
+  return offset;
+}
+
+template <Real T>
+T& Tensor<T>::at(std::initializer_list<int64_t> index) {
+  return storage_[linear_offset(index, "at")];
+}
+
+template <Real T>
+T Tensor<T>::at(std::initializer_list<int64_t> index) const {
+  return storage_[linear_offset(index, "at")];
+}
+
+template <Real T>
+T Tensor<T>::item() const {
+  require(numel_ == 1, "item", "needs exactly one element, got shape {}", to_string(shape_));
+  return storage_[offset_];
+}
+
+template <Real T>
+std::vector<T> Tensor<T>::to_vector() const {
+  const Tensor c = contiguous();
+  return std::vector<T>(c.data(), c.data() + c.numel());
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::reshape(Shape shape) const {
+  int64_t known = 1;
+  int inferred = -1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == -1) {
+      require(inferred < 0, "reshape", "only one extent may be -1, got {}", to_string(shape));
+      inferred = static_cast<int>(d);
+    } else {
+      require(shape[d] >= 0, "reshape", "invalid extent in target shape {}", to_string(shape));
+      known *= shape[d];
+    }
+  }
+  if (inferred >= 0) {
+    require(known != 0 && numel_ % known == 0, "reshape",
+            "cannot infer the -1 extent reshaping {} to {}", to_string(shape_), to_string(shape));
+    shape[inferred] = numel_ / known;
+    known *= shape[inferred];
+  }
+  require(known == numel_, "reshape", "cannot reshape {} ({} elements) to {} ({} elements)",
+          to_string(shape_), numel_, to_string(shape), known);
+  if (is_contiguous()) {
+    Shape strides = contiguous_strides(shape);
+    return with_geometry(std::move(shape), std::move(strides), offset_);
+  }
+  return contiguous().reshape(std::move(shape));
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::permute(const std::vector<int>& axes) const {
+  require(static_cast<int>(axes.size()) == ndim(), "permute",
+          "{} axes given for a tensor of {} dimensions", axes.size(), ndim());
+  Shape shape(axes.size()), strides(axes.size());
+  std::vector<bool> seen(axes.size(), false);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    const int a = normalize_axis(axes[i], ndim(), "permute");
+    require(!seen[a], "permute", "axis {} appears twice in ({})", a, fmt::join(axes, ", "));
+    seen[a] = true;
+    shape[i] = shape_[a];
+    strides[i] = strides_[a];
+  }
+  return with_geometry(std::move(shape), std::move(strides), offset_);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::transpose(int axis0, int axis1) const {
+  std::vector<int> axes(ndim());
+  std::iota(axes.begin(), axes.end(), 0);
+  std::swap(axes[normalize_axis(axis0, ndim(), "transpose")],
+            axes[normalize_axis(axis1, ndim(), "transpose")]);
+  return permute(axes);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::t() const {
+  require(ndim() == 2, "t", "needs a 2-d tensor, got shape {}", to_string(shape_));
+  return transpose(0, 1);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::slice(int axis, int64_t start, int64_t stop, int64_t step) const {
+  const int a = normalize_axis(axis, ndim(), "slice");
+  require(step > 0, "slice", "step must be positive, got {}", step);
+  const int64_t n = shape_[a];
+  auto clamp = [n](int64_t i) { return std::clamp(i < 0 ? i + n : i, int64_t{0}, n); };
+  start = clamp(start);
+  stop = std::max(clamp(stop), start);
+  Shape shape = shape_, strides = strides_;
+  shape[a] = (stop - start + step - 1) / step;
+  strides[a] *= step;
+  return with_geometry(std::move(shape), std::move(strides), offset_ + start * strides_[a]);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::select(int axis, int64_t index) const {
+  const int a = normalize_axis(axis, ndim(), "select");
+  const int64_t n = shape_[a];
+  require(index >= -n && index < n, "select", "index {} is out of range for axis {} of shape {}",
+          index, a, to_string(shape_));
+  if (index < 0) index += n;
+  Shape shape = shape_, strides = strides_;
+  shape.erase(shape.begin() + a);
+  strides.erase(strides.begin() + a);
+  return with_geometry(std::move(shape), std::move(strides), offset_ + index * strides_[a]);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::unsqueeze(int axis) const {
+  const int a = normalize_axis(axis, ndim() + 1, "unsqueeze");
+  Shape shape = shape_, strides = strides_;
+  const int64_t stride = a < ndim() ? strides_[a] * shape_[a] : 1;
+  shape.insert(shape.begin() + a, 1);
+  strides.insert(strides.begin() + a, stride);
+  return with_geometry(std::move(shape), std::move(strides), offset_);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::squeeze(int axis) const {
+  const int a = normalize_axis(axis, ndim(), "squeeze");
+  require(shape_[a] == 1, "squeeze", "axis {} of shape {} has extent {}, not 1", a,
+          to_string(shape_), shape_[a]);
+  return select(a, 0);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::broadcast_to(const Shape& shape) const {
+  require(shape.size() >= shape_.size(), "broadcast_to", "cannot broadcast {} to {}",
+          to_string(shape_), to_string(shape));
+  const size_t lead = shape.size() - shape_.size();
+  Shape strides(shape.size(), 0);
+  for (size_t d = 0; d < shape_.size(); ++d) {
+    const int64_t from = shape_[d], to = shape[lead + d];
+    require(from == to || from == 1, "broadcast_to", "cannot broadcast {} to {}",
+            to_string(shape_), to_string(shape));
+    strides[lead + d] = from == to ? strides_[d] : 0;
+  }
+  lamppost::numel(shape, "broadcast_to");
+  return with_geometry(shape, std::move(strides), offset_);
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::contiguous() const {
+  return is_contiguous() ? *this : clone();
+}
+
+template <Real T>
+Tensor<T> Tensor<T>::clone() const {
+  Tensor out = empty(shape_);
+  detail::copy_strided(*this, out);
+  return out;
+}
+
+template <Real T>
+template <Real U>
+Tensor<U> Tensor<T>::cast() const {
+  Tensor<U> out = Tensor<U>::empty(shape_);
+  detail::copy_strided(*this, out);
+  return out;
+}
+
+template <Real T>
+void Tensor<T>::fill(T value) {
+  assign(scalar(value));
+}
+
+template <Real T>
+void Tensor<T>::assign(const Tensor& source) {
+  const Tensor src = source.broadcast_to(shape_);
+  // A source overlapping this view (e.g. x.assign(x.t())) is copied out first.
+  detail::copy_strided(shares_storage_with(source) ? src.clone() : src, *this);
+}
+
+template class Tensor<float>;
+template class Tensor<double>;
+template Tensor<float> Tensor<float>::cast<float>() const;
+template Tensor<double> Tensor<float>::cast<double>() const;
+template Tensor<float> Tensor<double>::cast<float>() const;
+template Tensor<double> Tensor<double>::cast<double>() const;
+
+}  // namespace lamppost
