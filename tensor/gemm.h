@@ -1,0 +1,46 @@
+// Matrix multiplication. gemm computes C = alpha * op(A) * op(B) + beta * C on 2-d views of
+// any strides (transposed and sliced views are read in place, never copied); matmul allocates
+// the result and batches over a leading axis.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/tensor.h"
+
+namespace lamppost {
+
+enum class Op { none, transpose };
+
+// C = alpha * op(a) * op(b) + beta * C. Shapes: op(a) [m, k], op(b) [k, n], c [m, n].
+// With beta == 0, C is overwritten (NaNs in C do not propagate). c must not overlap a or b.
+template <Real T>
+void gemm(T alpha, const Tensor<T>& a, Op op_a, const Tensor<T>& b, Op op_b, T beta,
+          Tensor<T>& c);
+
+// [m, k] x [k, n] -> [m, n]; [batch, m, k] x [batch, k, n] -> [batch, m, n]; a 2-d operand
+// is shared by every batch of a 3-d one.
+template <Real T>
+Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);
+
+namespace detail {
+
+// A matrix inside strided storage: element (i, j) is data[i * row_stride + j * col_stride].
+template <class T>
+struct MatrixRef {
+  T* data;
+  int64_t rows;
+  int64_t cols;
+  int64_t row_stride;
+  int64_t col_stride;
+};
+
+// The optimised kernel behind gemm, on raw strided matrices (already transposed by stride).
+template <Real T>
+void gemm_strided(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, MatrixRef<T> c);
+
+// The naive triple loop: the test oracle for gemm_strided. Accumulates in the order k = 0..K-1.
+template <Real T>
+void gemm_reference(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, MatrixRef<T> c);
+
+}  // namespace detail
+}  // namespace lamppost
