@@ -182,6 +182,11 @@ TYPED_TEST(RandomTest, DrawsDoNotDependOnTheThreadCount) {
   // Bitwise: EXPECT_EQ on float vectors compares with ==, and no NaN can occur.
   EXPECT_EQ(one.first, two.first);
   EXPECT_EQ(one.second, two.second);
+
+  // A short draw (serial path, partial last block) is a prefix of a long one (parallel path)
+  // from the same position.
+  const auto short_draw = values(Rng(11).uniform<T>({1001}, T(-1), T(2)));
+  EXPECT_EQ(short_draw, std::vector<T>(one.first.begin(), one.first.begin() + 1001));
 }
 
 TYPED_TEST(RandomTest, FreeFunctionsForwardToTheGenerator) {
