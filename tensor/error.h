@@ -22,10 +22,13 @@ template <class... Args>
   throw Error(fmt::format("[{}] {}", op, fmt::format(message, std::forward<Args>(args)...)));
 }
 
-// Throws Error("[op] message") unless ok. Arguments are formatted only on failure.
-template <class... Args>
-void require(bool ok, std::string_view op, fmt::format_string<Args...> message, Args&&... args) {
-  if (!ok) fail(op, message, std::forward<Args>(args)...);
-}
-
 }  // namespace lamppost
+
+// Throws lamppost::Error("[op] message") unless cond holds. A macro, not a function, so that
+// the message's arguments (often to_string of shapes) are evaluated only when the check fails:
+// checks sit on hot paths and must cost a comparison, not a string.
+#define LAMPPOST_CHECK(cond, op, ...)    \
+  do {                                   \
+    if (!(cond)) [[unlikely]]            \
+      ::lamppost::fail(op, __VA_ARGS__); \
+  } while (0)

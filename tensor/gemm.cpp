@@ -39,25 +39,24 @@ void gemm_strided(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, M
 }  // namespace detail
 
 template <Real T>
-void gemm(T alpha, const Tensor<T>& a, Op op_a, const Tensor<T>& b, Op op_b, T beta,
-          Tensor<T>& c) {
-  require(a.ndim() == 2 && b.ndim() == 2 && c.ndim() == 2, "gemm",
-          "needs 2-d operands, got shapes {}, {} and {}", to_string(a.shape()),
-          to_string(b.shape()), to_string(c.shape()));
+void gemm(T alpha, const Tensor<T>& a, Op op_a, const Tensor<T>& b, Op op_b, T beta, Tensor<T>& c) {
+  LAMPPOST_CHECK(a.ndim() == 2 && b.ndim() == 2 && c.ndim() == 2, "gemm",
+                 "needs 2-d operands, got shapes {}, {} and {}", to_string(a.shape()),
+                 to_string(b.shape()), to_string(c.shape()));
   const auto ma = detail::as_matrix(a, op_a);
   const auto mb = detail::as_matrix(b, op_b);
-  require(ma.cols == mb.rows && c.shape()[0] == ma.rows && c.shape()[1] == mb.cols, "gemm",
-          "shapes {}{} and {}{} do not give {}", to_string(a.shape()),
-          op_a == Op::transpose ? "^T" : "", to_string(b.shape()),
-          op_b == Op::transpose ? "^T" : "", to_string(c.shape()));
-  detail::gemm_strided(alpha, ma, mb, beta,
-                       detail::MatrixRef<T>{c.data(), c.shape()[0], c.shape()[1], c.strides()[0],
-                                            c.strides()[1]});
+  LAMPPOST_CHECK(ma.cols == mb.rows && c.shape()[0] == ma.rows && c.shape()[1] == mb.cols, "gemm",
+                 "shapes {}{} and {}{} do not give {}", to_string(a.shape()),
+                 op_a == Op::transpose ? "^T" : "", to_string(b.shape()),
+                 op_b == Op::transpose ? "^T" : "", to_string(c.shape()));
+  detail::gemm_strided(
+      alpha, ma, mb, beta,
+      detail::MatrixRef<T>{c.data(), c.shape()[0], c.shape()[1], c.strides()[0], c.strides()[1]});
 }
 
 template <Real T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
-  require(a.ndim() == 2 && b.ndim() == 2, "matmul", "batched matmul is not written yet");
+  LAMPPOST_CHECK(a.ndim() == 2 && b.ndim() == 2, "matmul", "batched matmul is not written yet");
   Tensor<T> c = Tensor<T>::empty({a.shape()[0], b.shape()[1]});
   gemm(T(1), a, Op::none, b, Op::none, T(0), c);
   return c;

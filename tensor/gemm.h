@@ -14,8 +14,7 @@ enum class Op { none, transpose };
 // C = alpha * op(a) * op(b) + beta * C. Shapes: op(a) [m, k], op(b) [k, n], c [m, n].
 // With beta == 0, C is overwritten (NaNs in C do not propagate). c must not overlap a or b.
 template <Real T>
-void gemm(T alpha, const Tensor<T>& a, Op op_a, const Tensor<T>& b, Op op_b, T beta,
-          Tensor<T>& c);
+void gemm(T alpha, const Tensor<T>& a, Op op_a, const Tensor<T>& b, Op op_b, T beta, Tensor<T>& c);
 
 // [m, k] x [k, n] -> [m, n]; [batch, m, k] x [batch, k, n] -> [batch, m, n]; a 2-d operand
 // is shared by every batch of a 3-d one.

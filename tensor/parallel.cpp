@@ -6,10 +6,13 @@
 
 namespace lamppost {
 
-int max_threads() { return omp_get_max_threads(); }
+int max_threads() {
+  return omp_get_max_threads();
+}
 
 void set_num_threads(int threads) {
-  require(threads >= 1, "set_num_threads", "thread count must be at least 1, got {}", threads);
+  LAMPPOST_CHECK(threads >= 1, "set_num_threads", "thread count must be at least 1, got {}",
+                 threads);
   omp_set_num_threads(threads);
 }
 
@@ -17,6 +20,8 @@ ThreadCountGuard::ThreadCountGuard(int threads) : previous_(max_threads()) {
   set_num_threads(threads);
 }
 
-ThreadCountGuard::~ThreadCountGuard() { omp_set_num_threads(previous_); }
+ThreadCountGuard::~ThreadCountGuard() {
+  omp_set_num_threads(previous_);
+}
 
 }  // namespace lamppost

@@ -98,10 +98,11 @@ uint64_t Rng::take(uint64_t count) {
 
 template <Real T>
 Tensor<T> Rng::uniform(Shape shape, T low, T high) {
-  require(std::isfinite(low) && std::isfinite(high) && low < high, "uniform",
-          "needs finite low < high, got low = {} and high = {}", low, high);
+  LAMPPOST_CHECK(std::isfinite(low) && std::isfinite(high) && low < high, "uniform",
+                 "needs finite low < high, got low = {} and high = {}", low, high);
   const T width = high - low;
-  require(std::isfinite(width), "uniform", "the range high - low = {} - {} overflows", high, low);
+  LAMPPOST_CHECK(std::isfinite(width), "uniform", "the range high - low = {} - {} overflows", high,
+                 low);
   const int64_t n = numel(shape, "uniform");
   Tensor<T> out = Tensor<T>::empty(std::move(shape));
   const uint64_t base = take(blocks_for<T>(n));
@@ -123,9 +124,9 @@ Tensor<T> Rng::uniform(Shape shape, T low, T high) {
 
 template <Real T>
 Tensor<T> Rng::normal(Shape shape, T mean, T stddev) {
-  require(std::isfinite(mean) && std::isfinite(stddev) && stddev >= T(0), "normal",
-          "needs a finite mean and a finite stddev >= 0, got mean = {} and stddev = {}", mean,
-          stddev);
+  LAMPPOST_CHECK(std::isfinite(mean) && std::isfinite(stddev) && stddev >= T(0), "normal",
+                 "needs a finite mean and a finite stddev >= 0, got mean = {} and stddev = {}",
+                 mean, stddev);
   const int64_t n = numel(shape, "normal");
   Tensor<T> out = Tensor<T>::empty(std::move(shape));
   const uint64_t base = take(blocks_for<T>(n));
@@ -151,7 +152,7 @@ Tensor<T> Rng::normal(Shape shape, T mean, T stddev) {
 }
 
 std::vector<int64_t> Rng::permutation(int64_t n) {
-  require(n >= 0, "permutation", "n must be non-negative, got {}", n);
+  LAMPPOST_CHECK(n >= 0, "permutation", "n must be non-negative, got {}", n);
   std::vector<int64_t> p(static_cast<size_t>(n));
   const uint64_t base = take((static_cast<uint64_t>(n) + 1) / 2);
   // Inside-out Fisher-Yates: step i puts i at a uniform j in [0, i] and moves p[j] to p[i].

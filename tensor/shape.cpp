@@ -15,7 +15,7 @@ std::string to_string(const Shape& shape) {
 int64_t numel(const Shape& shape, std::string_view op) {
   int64_t n = 1;
   for (int64_t extent : shape) {
-    require(extent >= 0, op, "negative extent in shape {}", to_string(shape));
+    LAMPPOST_CHECK(extent >= 0, op, "negative extent in shape {}", to_string(shape));
     if (extent != 0 && n > std::numeric_limits<int64_t>::max() / extent) {
       fail(op, "shape {} has more elements than int64_t can count", to_string(shape));
     }
@@ -40,16 +40,16 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op) {
   for (size_t i = 0; i < ndim; ++i) {
     const int64_t da = i < ndim - a.size() ? 1 : a[i - (ndim - a.size())];
     const int64_t db = i < ndim - b.size() ? 1 : b[i - (ndim - b.size())];
-    require(da == db || da == 1 || db == 1, op, "shapes {} and {} cannot be broadcast together",
-            to_string(a), to_string(b));
+    LAMPPOST_CHECK(da == db || da == 1 || db == 1, op,
+                   "shapes {} and {} cannot be broadcast together", to_string(a), to_string(b));
     out[i] = da == 1 ? db : da;
   }
   return out;
 }
 
 int normalize_axis(int axis, int ndim, std::string_view op) {
-  require(axis >= -ndim && axis < ndim, op, "axis {} is out of range for a tensor of {} dimensions",
-          axis, ndim);
+  LAMPPOST_CHECK(axis >= -ndim && axis < ndim, op,
+                 "axis {} is out of range for a tensor of {} dimensions", axis, ndim);
   return axis < 0 ? axis + ndim : axis;
 }
 

@@ -110,10 +110,10 @@ Tensor<T> Tensor<T>::scalar(T value) {
 
 template <Real T>
 Tensor<T> Tensor<T>::arange(T start, T stop, T step) {
-  require(step != T(0) && std::isfinite(step), "arange", "step must be finite and non-zero, got {}",
-          step);
-  require(std::isfinite(start) && std::isfinite(stop), "arange",
-          "start and stop must be finite, got {} and {}", start, stop);
+  LAMPPOST_CHECK(step != T(0) && std::isfinite(step), "arange",
+                 "step must be finite and non-zero, got {}", step);
+  LAMPPOST_CHECK(std::isfinite(start) && std::isfinite(stop), "arange",
+                 "start and stop must be finite, got {} and {}", start, stop);
   const auto count = static_cast<int64_t>(std::max(0.0, std::ceil((double(stop) - start) / step)));
   Tensor out = empty({count});
   for (int64_t i = 0; i < count; ++i) out.storage_[i] = start + static_cast<T>(i) * step;
@@ -122,7 +122,7 @@ Tensor<T> Tensor<T>::arange(T start, T stop, T step) {
 
 template <Real T>
 Tensor<T> Tensor<T>::linspace(T start, T stop, int64_t count) {
-  require(count >= 0, "linspace", "count must be non-negative, got {}", count);
+  LAMPPOST_CHECK(count >= 0, "linspace", "count must be non-negative, got {}", count);
   Tensor out = empty({count});
   for (int64_t i = 0; i < count; ++i) {
     // Computed from both ends so the last element is exactly stop.
@@ -135,7 +135,7 @@ Tensor<T> Tensor<T>::linspace(T start, T stop, int64_t count) {
 template <Real T>
 Tensor<T> Tensor<T>::eye(int64_t rows, int64_t cols) {
   if (cols < 0) cols = rows;
-  require(rows >= 0, "eye", "rows must be non-negative, got {}", rows);
+  LAMPPOST_CHECK(rows >= 0, "eye", "rows must be non-negative, got {}", rows);
   Tensor out({rows, cols});
   for (int64_t i = 0; i < std::min(rows, cols); ++i) out.storage_[i * cols + i] = T(1);
   return out;
@@ -150,8 +150,9 @@ Tensor<T> Tensor<T>::from_vector(std::vector<T> values) {
 template <Real T>
 Tensor<T> Tensor<T>::from_vector(const std::vector<T>& values, Shape shape) {
   const int64_t count = lamppost::numel(shape, "from_vector");
-  require(count == static_cast<int64_t>(values.size()), "from_vector",
-          "{} values do not fill shape {} ({} elements)", values.size(), to_string(shape), count);
+  LAMPPOST_CHECK(count == static_cast<int64_t>(values.size()), "from_vector",
+                 "{} values do not fill shape {} ({} elements)", values.size(), to_string(shape),
+                 count);
   Tensor out = empty(std::move(shape));
   std::copy(values.begin(), values.end(), out.storage_.get());
   return out;
@@ -164,6 +165,7 @@ int64_t Tensor<T>::size(int axis) const {
 
 template <Real T>
 bool Tensor<T>::is_contiguous() const {
+  if (numel_ == 0) return true;  // nothing to lay out
   int64_t expected = 1;
   for (size_t d = shape_.size(); d-- > 0;) {
     if (shape_[d] == 1) continue;
@@ -175,13 +177,13 @@ bool Tensor<T>::is_contiguous() const {
 
 template <Real T>
 int64_t Tensor<T>::linear_offset(std::initializer_list<int64_t> index, const char* op) const {
-  require(static_cast<int>(index.size()) == ndim(), op,
-          "{} indices given for a tensor of shape {}", index.size(), to_string(shape_));
+  LAMPPOST_CHECK(static_cast<int>(index.size()) == ndim(), op,
+                 "{} indices given for a tensor of shape {}", index.size(), to_string(shape_));
   int64_t offset = offset_;
   int d = 0;
   for (int64_t i : index) {
-    require(i >= 0 && i < shape_[d], op, "index {} is out of range for axis {} of shape {}", i, d,
-            to_string(shape_));
+    LAMPPOST_CHECK(i >= 0 && i < shape_[d], op, "index {} is out of range for axis {} of shape {}",
+                   i, d, to_string(shape_));
     offset += i * strides_[d++];
   }
   return offset;
@@ -199,7 +201,7 @@ T Tensor<T>::at(std::initializer_list<int64_t> index) const {
 
 template <Real T>
 T Tensor<T>::item() const {
-  require(numel_ == 1, "item", "needs exactly one element, got shape {}", to_string(shape_));
+  LAMPPOST_CHECK(numel_ == 1, "item", "needs exactly one element, got shape {}", to_string(shape_));
   return storage_[offset_];
 }
 
@@ -215,21 +217,24 @@ Tensor<T> Tensor<T>::reshape(Shape shape) const {
   int inferred = -1;
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == -1) {
-      require(inferred < 0, "reshape", "only one extent may be -1, got {}", to_string(shape));
+      LAMPPOST_CHECK(inferred < 0, "reshape", "only one extent may be -1, got {}",
+                     to_string(shape));
       inferred = static_cast<int>(d);
     } else {
-      require(shape[d] >= 0, "reshape", "invalid extent in target shape {}", to_string(shape));
+      LAMPPOST_CHECK(shape[d] >= 0, "reshape", "invalid extent in target shape {}",
+                     to_string(shape));
       known *= shape[d];
     }
   }
   if (inferred >= 0) {
-    require(known != 0 && numel_ % known == 0, "reshape",
-            "cannot infer the -1 extent reshaping {} to {}", to_string(shape_), to_string(shape));
+    LAMPPOST_CHECK(known != 0 && numel_ % known == 0, "reshape",
+                   "cannot infer the -1 extent reshaping {} to {}", to_string(shape_),
+                   to_string(shape));
     shape[inferred] = numel_ / known;
     known *= shape[inferred];
   }
-  require(known == numel_, "reshape", "cannot reshape {} ({} elements) to {} ({} elements)",
-          to_string(shape_), numel_, to_string(shape), known);
+  LAMPPOST_CHECK(known == numel_, "reshape", "cannot reshape {} ({} elements) to {} ({} elements)",
+                 to_string(shape_), numel_, to_string(shape), known);
   if (is_contiguous()) {
     Shape strides = contiguous_strides(shape);
     return with_geometry(std::move(shape), std::move(strides), offset_);
@@ -239,13 +244,13 @@ Tensor<T> Tensor<T>::reshape(Shape shape) const {
 
 template <Real T>
 Tensor<T> Tensor<T>::permute(const std::vector<int>& axes) const {
-  require(static_cast<int>(axes.size()) == ndim(), "permute",
-          "{} axes given for a tensor of {} dimensions", axes.size(), ndim());
+  LAMPPOST_CHECK(static_cast<int>(axes.size()) == ndim(), "permute",
+                 "{} axes given for a tensor of {} dimensions", axes.size(), ndim());
   Shape shape(axes.size()), strides(axes.size());
   std::vector<bool> seen(axes.size(), false);
   for (size_t i = 0; i < axes.size(); ++i) {
     const int a = normalize_axis(axes[i], ndim(), "permute");
-    require(!seen[a], "permute", "axis {} appears twice in ({})", a, fmt::join(axes, ", "));
+    LAMPPOST_CHECK(!seen[a], "permute", "axis {} appears twice in ({})", a, fmt::join(axes, ", "));
     seen[a] = true;
     shape[i] = shape_[a];
     strides[i] = strides_[a];
@@ -264,14 +269,14 @@ Tensor<T> Tensor<T>::transpose(int axis0, int axis1) const {
 
 template <Real T>
 Tensor<T> Tensor<T>::t() const {
-  require(ndim() == 2, "t", "needs a 2-d tensor, got shape {}", to_string(shape_));
+  LAMPPOST_CHECK(ndim() == 2, "t", "needs a 2-d tensor, got shape {}", to_string(shape_));
   return transpose(0, 1);
 }
 
 template <Real T>
 Tensor<T> Tensor<T>::slice(int axis, int64_t start, int64_t stop, int64_t step) const {
   const int a = normalize_axis(axis, ndim(), "slice");
-  require(step > 0, "slice", "step must be positive, got {}", step);
+  LAMPPOST_CHECK(step > 0, "slice", "step must be positive, got {}", step);
   const int64_t n = shape_[a];
   auto clamp = [n](int64_t i) { return std::clamp(i < 0 ? i + n : i, int64_t{0}, n); };
   start = clamp(start);
@@ -286,8 +291,8 @@ template <Real T>
 Tensor<T> Tensor<T>::select(int axis, int64_t index) const {
   const int a = normalize_axis(axis, ndim(), "select");
   const int64_t n = shape_[a];
-  require(index >= -n && index < n, "select", "index {} is out of range for axis {} of shape {}",
-          index, a, to_string(shape_));
+  LAMPPOST_CHECK(index >= -n && index < n, "select",
+                 "index {} is out of range for axis {} of shape {}", index, a, to_string(shape_));
   if (index < 0) index += n;
   Shape shape = shape_, strides = strides_;
   shape.erase(shape.begin() + a);
@@ -308,21 +313,21 @@ Tensor<T> Tensor<T>::unsqueeze(int axis) const {
 template <Real T>
 Tensor<T> Tensor<T>::squeeze(int axis) const {
   const int a = normalize_axis(axis, ndim(), "squeeze");
-  require(shape_[a] == 1, "squeeze", "axis {} of shape {} has extent {}, not 1", a,
-          to_string(shape_), shape_[a]);
+  LAMPPOST_CHECK(shape_[a] == 1, "squeeze", "axis {} of shape {} has extent {}, not 1", a,
+                 to_string(shape_), shape_[a]);
   return select(a, 0);
 }
 
 template <Real T>
 Tensor<T> Tensor<T>::broadcast_to(const Shape& shape) const {
-  require(shape.size() >= shape_.size(), "broadcast_to", "cannot broadcast {} to {}",
-          to_string(shape_), to_string(shape));
+  LAMPPOST_CHECK(shape.size() >= shape_.size(), "broadcast_to", "cannot broadcast {} to {}",
+                 to_string(shape_), to_string(shape));
   const size_t lead = shape.size() - shape_.size();
   Shape strides(shape.size(), 0);
   for (size_t d = 0; d < shape_.size(); ++d) {
     const int64_t from = shape_[d], to = shape[lead + d];
-    require(from == to || from == 1, "broadcast_to", "cannot broadcast {} to {}",
-            to_string(shape_), to_string(shape));
+    LAMPPOST_CHECK(from == to || from == 1, "broadcast_to", "cannot broadcast {} to {}",
+                   to_string(shape_), to_string(shape));
     strides[lead + d] = from == to ? strides_[d] : 0;
   }
   lamppost::numel(shape, "broadcast_to");

@@ -58,7 +58,7 @@ class Tensor {
   // Element access with bounds checks (for tests and small code, not for kernels).
   T& at(std::initializer_list<int64_t> index);
   T at(std::initializer_list<int64_t> index) const;
-  T item() const;                 // the single element of a one-element tensor
+  T item() const;                    // the single element of a one-element tensor
   std::vector<T> to_vector() const;  // elements in C order
 
   // Views sharing storage.
