@@ -69,12 +69,12 @@ template <class F, Real T, class... Tensors>
 void map_into(std::string_view op, const F& f, Tensor<T>& out, const Tensors&... inputs) {
   static_assert((std::is_same_v<Tensors, Tensor<T>> && ...));
   const Shape shape = result_shape(op, inputs...);
-  require(out.shape() == shape, op, "out has shape {}, but the result has shape {}",
-          to_string(out.shape()), to_string(shape));
+  LAMPPOST_CHECK(out.shape() == shape, op, "out has shape {}, but the result has shape {}",
+                 to_string(out.shape()), to_string(shape));
   for (int d = 0; d < out.ndim(); ++d) {
-    require(out.shape()[d] == 1 || out.strides()[d] != 0, op,
-            "out is a broadcast view (shape {}, strides {}); its elements alias each other",
-            to_string(out.shape()), to_string(out.strides()));
+    LAMPPOST_CHECK(out.shape()[d] == 1 || out.strides()[d] != 0, op,
+                   "out is a broadcast view (shape {}, strides {}); its elements alias each other",
+                   to_string(out.shape()), to_string(out.strides()));
   }
   auto prepare = [&](const Tensor<T>& in) {
     Tensor<T> view = in.broadcast_to(shape);
@@ -100,7 +100,7 @@ std::vector<bool> axis_flags(std::string_view op, int ndim, const std::vector<in
   std::vector<bool> flags(ndim, false);
   for (int axis : axes) {
     const int a = normalize_axis(axis, ndim, op);
-    require(!flags[a], op, "axis {} appears twice in ({})", a, fmt::join(axes, ", "));
+    LAMPPOST_CHECK(!flags[a], op, "axis {} appears twice in ({})", a, fmt::join(axes, ", "));
     flags[a] = true;
   }
   return flags;
@@ -130,9 +130,9 @@ Tensor<T> reduce(std::string_view op, const M& map, const Tensor<T>& a,
     }
   }
   Tensor<T> out = Tensor<T>::empty(shape);
-  require(empty_ok || reduced_count > 0 || out.numel() == 0, op,
-          "cannot reduce over zero elements: shape {} along axes ({})", to_string(a.shape()),
-          fmt::join(axes, ", "));
+  LAMPPOST_CHECK(empty_ok || reduced_count > 0 || out.numel() == 0, op,
+                 "cannot reduce over zero elements: shape {} along axes ({})", to_string(a.shape()),
+                 fmt::join(axes, ", "));
   simd::reduce_axes<R>(map, a, flags, out);
   return keepdims ? out.reshape(kept_shape) : out;
 }
@@ -281,8 +281,8 @@ T norm(const Tensor<T>& a) {
 
 template <Real T>
 T dot(const Tensor<T>& a, const Tensor<T>& b) {
-  require(a.shape() == b.shape(), "dot", "shapes {} and {} differ", to_string(a.shape()),
-          to_string(b.shape()));
+  LAMPPOST_CHECK(a.shape() == b.shape(), "dot", "shapes {} and {} differ", to_string(a.shape()),
+                 to_string(b.shape()));
   const auto plan = detail::make_plan<2>(a.shape(), {&a.strides(), &b.strides()});
   return detail::simd::reduce_plan<detail::simd::SumReducer>(
       detail::simd::Mul{}, plan, std::array<const T*, 2>{a.data(), b.data()}, a.numel());
@@ -293,7 +293,7 @@ namespace {
 template <bool Largest, Real T>
 std::vector<int64_t> arg_reduce(std::string_view op, const Tensor<T>& a, int axis) {
   const int ax = normalize_axis(axis, a.ndim(), op);
-  require(a.shape()[ax] > 0, op, "axis {} of shape {} is empty", ax, to_string(a.shape()));
+  LAMPPOST_CHECK(a.shape()[ax] > 0, op, "axis {} of shape {} is empty", ax, to_string(a.shape()));
   std::vector<int64_t> out(a.numel() / a.shape()[ax]);
   simd::arg_reduce<Largest>(a, ax, out.data());
   return out;
@@ -324,8 +324,8 @@ Tensor<T> sum_to(const Tensor<T>& a, const Shape& shape) {
       axes.push_back(d);
     }
   }
-  require(fits, "sum_to", "cannot sum shape {} to {}: {} does not broadcast to {}",
-          to_string(a.shape()), to_string(shape), to_string(shape), to_string(a.shape()));
+  LAMPPOST_CHECK(fits, "sum_to", "cannot sum shape {} to {}: {} does not broadcast to {}",
+                 to_string(a.shape()), to_string(shape), to_string(shape), to_string(a.shape()));
   return sum(a, axes).reshape(shape);
 }
 
