@@ -8,8 +8,12 @@
 // (128 MiB per array) are far beyond any cache.
 //
 //   elementwise_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   elementwise_bench --benchmark_filter=add_versus_triad   (the 80% floor, as one ratio)
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdint>
 
 #include "tensor/ops.h"
@@ -70,19 +74,19 @@ BENCHMARK_CAPTURE(unary, exp, exp<float>)->Apply(sizes_threads_layouts);
 BENCHMARK_CAPTURE(unary, tanh, tanh<float>)->Apply(sizes_threads_layouts);
 
 // The STREAM triad as a plain OpenMP loop: the bandwidth the machine gives a simple kernel.
+void triad(float* a, const float* b, const float* c, float s, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+}
+
 void stream_triad(benchmark::State& state) {
   const int64_t n = state.range(0);
   ThreadCountGuard guard(static_cast<int>(state.range(1)));
   Tensor<float> a = Tensor<float>::full({n}, 0.0f);
   const Tensor<float> b = Tensor<float>::full({n}, 0.5f);
   const Tensor<float> c = Tensor<float>::full({n}, 0.25f);
-  float* const pa = a.data();
-  const float* const pb = b.data();
-  const float* const pc = c.data();
-  const float s = 3.0f;
   for (auto _ : state) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
+    triad(a.data(), b.data(), c.data(), 3.0f, n);
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(state.iterations() * 3 * n * static_cast<int64_t>(sizeof(float)));
@@ -91,6 +95,36 @@ BENCHMARK(stream_triad)
     ->ArgsProduct({{kInCache, kOutOfCache}, {1, 2}})
     ->ArgNames({"n", "threads"})
     ->UseRealTime();
+
+// The floor check: `add` into a preallocated output against the triad on the same three
+// out-of-cache arrays, alternating call by call so both see the same machine. Like STREAM, it
+// reports the best time of each (other processes on a shared machine only ever slow a call
+// down); ratio = add's bandwidth / the triad's, which must stay at 0.8 or more.
+void add_versus_triad(benchmark::State& state) {
+  const int64_t n = kOutOfCache;
+  ThreadCountGuard guard(static_cast<int>(state.range(0)));
+  Tensor<float> a = Tensor<float>::full({n}, 0.0f);
+  const Tensor<float> b = Tensor<float>::full({n}, 0.5f);
+  const Tensor<float> c = Tensor<float>::full({n}, 0.25f);
+  using Clock = std::chrono::steady_clock;
+  double best_add = INFINITY, best_triad = INFINITY;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    triad(a.data(), b.data(), c.data(), 3.0f, n);
+    benchmark::ClobberMemory();
+    const auto t1 = Clock::now();
+    add(b, c, a);
+    benchmark::ClobberMemory();
+    const auto t2 = Clock::now();
+    best_triad = std::min(best_triad, std::chrono::duration<double>(t1 - t0).count());
+    best_add = std::min(best_add, std::chrono::duration<double>(t2 - t1).count());
+  }
+  const double bytes = 3.0 * static_cast<double>(n) * sizeof(float);
+  state.counters["add_GBps"] = bytes / best_add / 1e9;
+  state.counters["triad_GBps"] = bytes / best_triad / 1e9;
+  state.counters["ratio"] = best_triad / best_add;
+}
+BENCHMARK(add_versus_triad)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime();
 
 // Reductions of a [rows, 1024] matrix of 2^25 floats: everything, along axis 1 (each output a
 // contiguous row) and along axis 0 (rows folded together). Bytes: the input, read once.
