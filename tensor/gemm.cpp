@@ -16,7 +16,6 @@
 #include <cassert>
 #include <cstring>
 #include <memory>
-#include <thread>
 
 #include "tensor/error.h"
 #include "tensor/parallel.h"
@@ -27,7 +26,7 @@ namespace detail {
 namespace {
 
 // Below this many multiply-adds gemm runs on one thread: the fork costs more than it saves.
-constexpr int64_t kGemmParallelWork = int64_t{1} << 19;
+constexpr int64_t kGemmParallelWork = int64_t{1} << 22;
 
 int64_t ceil_div(int64_t a, int64_t b) {
   return (a + b - 1) / b;
@@ -65,23 +64,6 @@ PackBuffer<T>& b_pack_buffer() {
   return buffer;
 }
 
-// out[p * W + r] = src[r * ld + p] for r < rows, p < kc, zero for rows <= r < W: W strided
-// runs interleaved into one. Each step of p gathers one element from every run, so all runs
-// stream forward together and the stores are contiguous.
-template <int64_t W, class T>
-void interleave(const T* src, int64_t ld, int64_t rows, int64_t kc, T* out) {
-  if (rows == W) {
-    for (int64_t p = 0; p < kc; ++p) {
-      for (int64_t r = 0; r < W; ++r) out[p * W + r] = src[r * ld + p];
-    }
-    return;
-  }
-  for (int64_t p = 0; p < kc; ++p) {
-    for (int64_t r = 0; r < rows; ++r) out[p * W + r] = src[r * ld + p];
-    for (int64_t r = rows; r < W; ++r) out[p * W + r] = T(0);
-  }
-}
-
 // out[p * W + r] = src[p * ld + r] for r < cols, p < kc, zero for cols <= r < W: rows of a
 // strip copied into place.
 template <int64_t W, class T>
@@ -116,7 +98,7 @@ void pack_a(MatrixRef<const T> a, int64_t mc, int64_t kc, T* out) {
     const int64_t rows = std::min(kMR, mc - i0);
     const T* src = a.data + i0 * a.row_stride;
     if (a.col_stride == 1) {
-      interleave<kMR>(src, a.row_stride, rows, kc, out);
+      gemm_pack_interleave<kMR>(src, a.row_stride, rows, kc, out);
     } else if (a.row_stride == 1) {  // a transposed view: each panel row is a run
       copy_rows<kMR>(src, a.col_stride, rows, kc, out);
     } else {
@@ -153,7 +135,7 @@ void pack_b(MatrixRef<const T> b, int64_t kc, int64_t nc, int64_t q_begin, int64
     const int64_t cols = std::min(kNR, nc - q * kNR);
     T* dst = b_pack + q * kc * kNR;
     if (b.row_stride == 1) {  // a transposed view: each column of the panel is a run
-      interleave<kNR>(src, b.col_stride, cols, kc, dst);
+      gemm_pack_interleave<kNR>(src, b.col_stride, cols, kc, dst);
     } else {
       gather<kNR>(MatrixRef<const T>{src, cols, kc, b.col_stride, b.row_stride}, cols, kc, dst);
     }
@@ -180,8 +162,10 @@ MatrixRef<const T> sub(MatrixRef<const T> m, int64_t row, int64_t col, int64_t r
 
 // Work sharing inside one gemm call. The machine may be shared, so a thread can be descheduled
 // for milliseconds: work is claimed dynamically (a thread that shows up late finds it done, and
-// the others do its share), and waits yield the core instead of spinning. The counters run on
-// across the (jc, pc) steps, so a late thread skips the steps it missed by itself.
+// the others do its share), and a thread with nothing left to do sleeps on the counter it waits
+// for (futex-backed std::atomic::wait) rather than spinning, so its core can run the thread it
+// waits for. The counters run on across the (jc, pc) steps, so a late thread skips the steps it
+// missed by itself.
 struct alignas(64) Counter {
   std::atomic<int64_t> value{0};
 };
@@ -212,7 +196,9 @@ int64_t claim(std::atomic<int64_t>& next, int64_t end, int64_t max_chunk, int th
 }
 
 void wait_for(const std::atomic<int64_t>& done, int64_t target) {
-  while (done.load(std::memory_order_acquire) < target) std::this_thread::yield();
+  for (int64_t seen; (seen = done.load(std::memory_order_acquire)) < target;) {
+    done.wait(seen, std::memory_order_acquire);
+  }
 }
 
 // C rows [row0, row0 + mc) of the current (jc, pc) step: pack that block of A, then sweep the
@@ -286,6 +272,7 @@ void gemm_thread(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, Ma
            (count = claim(team.pack_next.value, pack_end, b_panels, team.threads, first)) > 0;) {
         pack_b(b_block, kc, nc, first - pack_begin, first - pack_begin + count, b_pack);
         team.pack_done.value.fetch_add(count, std::memory_order_release);
+        team.pack_done.value.notify_all();
       }
       wait_for(team.pack_done.value, pack_end);
 
@@ -298,6 +285,7 @@ void gemm_thread(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, Ma
         compute_rows(alpha, sub(a, 0, pc, m, kc), beta_now, c, b_pack, row0,
                      std::min(count * kMR, m - row0), jc, nc, kc, a_pack, tile);
         team.rows_done.value.fetch_add(count, std::memory_order_release);
+        team.rows_done.value.notify_all();
       }
       wait_for(team.rows_done.value, rows_end);  // nobody reads this B block any more
     }
