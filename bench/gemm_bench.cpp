@@ -8,6 +8,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -245,6 +246,10 @@ int main(int argc, char** argv) {
 #ifdef LAMPPOST_HAVE_OPENBLAS
   benchmark::AddCustomContext("openblas_core", openblas_get_corename());
 #endif
+  // libgomp's default wait policy spins a thread for milliseconds after each parallel region;
+  // on a machine shared with other processes that halves the threaded figures or worse.
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  benchmark::AddCustomContext("omp_wait_policy", wait_policy != nullptr ? wait_policy : "(unset)");
   register_type<float>();
   register_type<double>();
   register_kernel_shapes<float>();

@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
-#include <cstring>
 #include <memory>
 
 #include "tensor/error.h"
@@ -240,9 +239,24 @@ void compute_rows(T alpha, MatrixRef<const T> a, T beta, MatrixRef<T> c, const T
   }
 }
 
+// The depth and width of the (jc, pc) steps: KC and NC shrunk to split k and n evenly (nc
+// stays a multiple of NR), so there is no thin last step that pays the C update and the
+// packing for little work.
+struct Steps {
+  int64_t kc;
+  int64_t nc;
+};
+
+inline Steps balanced_steps(const GemmBlocking& bs, int64_t k, int64_t n) {
+  const int64_t kc = ceil_div(k, ceil_div(k, bs.kc));
+  const int64_t nc = ceil_div(ceil_div(n, ceil_div(n, bs.nc)), bs.nr) * bs.nr;
+  return {kc, nc};
+}
+
 // The loop nest, run by every thread of the team (or alone). Each (jc, pc) step packs the
-// shared B block (panels claimed one at a time), waits until it is complete, computes claimed
-// chunks of rows, and waits until all rows are done before the next step repacks B.
+// shared B block (chunks of panels claimed by whoever is there), waits until it is complete,
+// computes claimed chunks of rows, and waits until all rows are done before the next step
+// repacks B.
 template <Real T>
 void gemm_thread(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, MatrixRef<T> c,
                  const GemmBlocking& bs, T* b_pack, GemmTeam& team) {
@@ -253,17 +267,18 @@ void gemm_thread(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, Ma
   const int64_t k = a.cols;
   const int64_t row_panels = ceil_div(m, kMR);
 
-  T* a_pack = a_pack_buffer<T>().reserve(bs.mc * std::min(bs.kc, k));
+  const auto [kc_step, nc_step] = balanced_steps(bs, k, n);
+  T* a_pack = a_pack_buffer<T>().reserve(bs.mc * kc_step);
   // Kept initialised so the kernel never reads indeterminate values past a ragged tile.
   alignas(64) T tile[kMR * kNR] = {};
 
   int64_t pack_end = 0;
   int64_t rows_end = 0;
-  for (int64_t jc = 0; jc < n; jc += bs.nc) {
-    const int64_t nc = std::min(bs.nc, n - jc);
+  for (int64_t jc = 0; jc < n; jc += nc_step) {
+    const int64_t nc = std::min(nc_step, n - jc);
     const int64_t b_panels = ceil_div(nc, kNR);
-    for (int64_t pc = 0; pc < k; pc += bs.kc) {
-      const int64_t kc = std::min(bs.kc, k - pc);
+    for (int64_t pc = 0; pc < k; pc += kc_step) {
+      const int64_t kc = std::min(kc_step, k - pc);
       const auto b_block = sub(b, pc, jc, kc, nc);
       const int64_t pack_begin = pack_end;
       pack_end += b_panels;
@@ -307,8 +322,8 @@ void gemm_packed(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, Ma
   const int64_t panels = ceil_div(m, bs.mr);
   const int threads =
       m * n * k < kGemmParallelWork ? 1 : static_cast<int>(std::min<int64_t>(max_team, panels));
-  T* b_pack =
-      b_pack_buffer<T>().reserve(std::min(bs.kc, k) * ceil_div(std::min(bs.nc, n), bs.nr) * bs.nr);
+  const auto [kc_step, nc_step] = balanced_steps(bs, k, n);
+  T* b_pack = b_pack_buffer<T>().reserve(kc_step * nc_step);
   GemmTeam team;
   team.threads = threads;
   if (threads == 1) {  // even an inactive parallel region costs microseconds at small sizes
@@ -319,7 +334,18 @@ void gemm_packed(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, Ma
   gemm_thread(alpha, a, b, beta, c, bs, b_pack, team);
 }
 
+// Block sizes beyond this are surely a mistake, and would overflow the buffer size products.
 constexpr int64_t kMaxBlock = int64_t{1} << 20;
+
+template <Real T>
+MatrixRef<const T> as_matrix(const Tensor<T>& t, Op op) {
+  MatrixRef<const T> m{t.data(), t.shape()[0], t.shape()[1], t.strides()[0], t.strides()[1]};
+  if (op == Op::transpose) {
+    std::swap(m.rows, m.cols);
+    std::swap(m.row_stride, m.col_stride);
+  }
+  return m;
+}
 
 }  // namespace
 
@@ -360,16 +386,6 @@ void gemm_reference(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta,
       out = beta == T(0) ? alpha * acc : alpha * acc + beta * out;
     }
   }
-}
-
-template <Real T>
-MatrixRef<const T> as_matrix(const Tensor<T>& t, Op op) {
-  MatrixRef<const T> m{t.data(), t.shape()[0], t.shape()[1], t.strides()[0], t.strides()[1]};
-  if (op == Op::transpose) {
-    std::swap(m.rows, m.cols);
-    std::swap(m.row_stride, m.col_stride);
-  }
-  return m;
 }
 
 }  // namespace detail
