@@ -24,9 +24,6 @@ namespace lamppost {
 namespace detail {
 namespace {
 
-// Below this many multiply-adds gemm runs on one thread: the fork costs more than it saves.
-constexpr int64_t kGemmParallelWork = int64_t{1} << 22;
-
 int64_t ceil_div(int64_t a, int64_t b) {
   return (a + b - 1) / b;
 }

@@ -13,13 +13,14 @@ enum class Op { none, transpose };
 
 // C = alpha * op(a) * op(b) + beta * C. Shapes: op(a) [m, k], op(b) [k, n], c [m, n].
 // With beta == 0, C is overwritten (NaNs in C do not propagate); with alpha == 0 or k == 0,
-// C = beta * C and a, b are not read (BLAS semantics). c must not overlap a or b. The result
-// does not depend on the thread count: every element sums its k products in the same order.
+// C = beta * C and a, b are not read (BLAS semantics). c must not overlap a or b, nor be a
+// broadcast view. The result does not depend on the thread count: every element sums its k
+// products in the same order.
 template <Real T>
 void gemm(T alpha, const Tensor<T>& a, Op op_a, const Tensor<T>& b, Op op_b, T beta, Tensor<T>& c);
 
 // [m, k] x [k, n] -> [m, n]; [batch, m, k] x [batch, k, n] -> [batch, m, n]; a 2-d operand
-// is shared by every batch of a 3-d one.
+// is shared by every batch of a 3-d one ([batch, m, k] x [k, n], [m, k] x [batch, k, n]).
 template <Real T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);
 
@@ -48,6 +49,10 @@ struct GemmBlocking {
   int64_t kc;
   int64_t nc;
 };
+
+// Products of fewer multiply-adds (m * n * k) than this run on one thread: waking a second
+// one costs more than it saves. Larger ones use up to max_threads().
+inline constexpr int64_t kGemmParallelWork = int64_t{1} << 22;
 
 // The tuned block sizes gemm_strided uses.
 template <Real T>

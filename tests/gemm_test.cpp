@@ -175,7 +175,6 @@ TYPED_TEST(GemmTest, RaggedShapesAroundTheRegisterTile) {
       for (int64_t k : {int64_t{1}, int64_t{7}, bs.kc + 1}) {
         for (Op op_a : kOps) {
           for (Op op_b : kOps) {
-            if (m < 1 || n < 1) continue;
             expect_matches_reference<T>({m, n, k, op_a, op_b}, rng);
           }
         }
@@ -316,9 +315,10 @@ TYPED_TEST(GemmTest, SameBitsWithOneAndTwoThreads) {
   const GemmBlocking bs = detail::gemm_blocking<T>();
   std::mt19937 rng(6);
   // Large enough to be threaded; ragged in every dimension; several KC steps.
-  const int64_t m = 3 * bs.mr + 5;
-  const int64_t n = 7 * bs.nr + 3;
+  const int64_t m = 5 * bs.mr + 5;
   const int64_t k = 2 * bs.kc + 9;
+  const int64_t n = (2 * detail::kGemmParallelWork / (m * k) / bs.nr + 1) * bs.nr + 3;
+  ASSERT_GE(m * n * k, detail::kGemmParallelWork);
   const auto a = random_matrix<T>(m, k, Layout::contiguous, rng);
   const auto b = random_matrix<T>(n, k, Layout::contiguous, rng);
   const auto c0 = random_matrix<T>(m, n, Layout::contiguous, rng);
@@ -382,8 +382,12 @@ TYPED_TEST(GemmTest, BatchedMatmul) {
   // Many small products share out the threads one matrix each.
   {
     ThreadCountGuard guard(2);
-    expect_batched(random_tensor<T>({12, 40, 40}, rng),
-                   random_tensor<T>({12, 40, 40}, rng).transpose(1, 2));
+    const int64_t batch = 20;
+    const int64_t size = 64;
+    ASSERT_LT(size * size * size, detail::kGemmParallelWork);
+    ASSERT_GE(batch * size * size * size, detail::kGemmParallelWork);
+    expect_batched(random_tensor<T>({batch, size, size}, rng),
+                   random_tensor<T>({batch, size, size}, rng).transpose(1, 2));
   }
   // 2-d x 2-d stays 2-d.
   EXPECT_EQ(matmul(random_tensor<T>({3, 4}, rng), random_tensor<T>({4, 5}, rng)).shape(),
