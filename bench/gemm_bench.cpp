@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -125,8 +126,6 @@ void run_openblas(benchmark::State& state, Problem p) {
 }
 #endif
 
-// lamppost and OpenBLAS registered one after the other for each problem, so the two are
-// measured minutes apart at most under the same machine load.
 // One-thread rates are per CPU second of the calling thread, which other processes on a shared
 // machine disturb much less than wall time; threaded rates are per wall second.
 void set_timing(benchmark::internal::Benchmark* b, const Problem& p) {
@@ -134,6 +133,8 @@ void set_timing(benchmark::internal::Benchmark* b, const Problem& p) {
   if (p.threads > 1) b->UseRealTime();
 }
 
+// lamppost and OpenBLAS one after the other for each problem, so the two are measured seconds
+// apart under the same machine load.
 template <class T>
 void register_pair(const std::string& group, const Problem& p) {
   set_timing(benchmark::RegisterBenchmark(
@@ -210,14 +211,16 @@ void register_blocking_sweep() {
   const detail::GemmBlocking tuned = detail::gemm_blocking<T>();
   const Problem p{1536, 1536, 1536};
   std::vector<detail::GemmBlocking> candidates;
+  candidates.push_back(tuned);
   for (int64_t panels : {4, 8, 12, 16, 24}) {
-    candidates.push_back({tuned.mr, tuned.nr, panels * tuned.mr, tuned.kc, tuned.nc});
+    const int64_t mc = panels * tuned.mr;
+    if (mc != tuned.mc) candidates.push_back({tuned.mr, tuned.nr, mc, tuned.kc, tuned.nc});
   }
   for (int64_t kc : {128, 192, 256, 320, 384, 512}) {
-    candidates.push_back({tuned.mr, tuned.nr, tuned.mc, kc, tuned.nc});
+    if (kc != tuned.kc) candidates.push_back({tuned.mr, tuned.nr, tuned.mc, kc, tuned.nc});
   }
-  for (int64_t nc : {512, 1024, 2048}) {
-    candidates.push_back({tuned.mr, tuned.nr, tuned.mc, tuned.kc, nc});
+  for (int64_t nc : {512, 1024, 2048, 4096}) {
+    if (nc != tuned.nc) candidates.push_back({tuned.mr, tuned.nr, tuned.mc, tuned.kc, nc});
   }
   for (const auto& b : candidates) {
     const bool is_tuned = b.mc == tuned.mc && b.kc == tuned.kc && b.nc == tuned.nc;

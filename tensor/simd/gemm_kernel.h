@@ -48,7 +48,7 @@ struct GemmVector<T, xsimd::unavailable> {
 // MR * NV must cover the FMA latency times the FMA ports (Zen 5: 4 cycles x 2 ports = 8).
 // KC: a kc x NR panel of B stays in L1 while the MR x kc panels of A stream past it;
 // MC: the mc x kc block of A stays in L2; NC: the kc x nc block of B in L3.
-// The cache blocks are measured in bench/gemm_bench.cpp (BM_gemm_blocking).
+// Shapes and cache blocks are measured in bench/gemm_bench.cpp (its kernel/ and blocking/ rows).
 struct GemmBlockSizes {
   int mr;
   int nv;
@@ -63,7 +63,7 @@ constexpr GemmBlockSizes gemm_block_sizes() {
     return {4, 4, 64, 256, 1024};
   } else if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
     // 32 zmm registers: 28 accumulators, 2 of B, 1 broadcast. Shapes 6x2 to 14x2 and 8x3 all
-    // run near peak on L1-resident panels (BM kernel); 14x2 came out best in the full product.
+    // run near peak on L1-resident panels; 14x2 came out best in the full product (Zen 5).
     if constexpr (std::is_same_v<T, float>) return {14, 2, 196, 384, 4096};  // avx512
     return {14, 2, 98, 384, 2048};                                           // avx512
   } else if constexpr (std::is_base_of_v<xsimd::avx, Arch>) {
