@@ -77,10 +77,16 @@ constexpr GemmBlockSizes gemm_block_sizes() {
   }
 }
 
+template <class T, class Arch>
+constexpr int gemm_nr() {
+  const int lanes = GemmVector<T, Arch>::kLanes;
+  return lanes * gemm_block_sizes<T, Arch>().nv;
+}
+
 template <class T, class Arch = GemmArch>
 inline constexpr int kGemmMR = gemm_block_sizes<T, Arch>().mr;
 template <class T, class Arch = GemmArch>
-inline constexpr int kGemmNR = GemmVector<T, Arch>::kLanes* gemm_block_sizes<T, Arch>().nv;
+inline constexpr int kGemmNR = gemm_nr<T, Arch>();
 
 // C[0:MR, 0:NR] = alpha * (packed a) * (packed b) + beta * C, where C's rows are ldc apart
 // and contiguous. With beta == 0 C is only written, never read. b must be aligned to the
