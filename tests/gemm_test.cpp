@@ -203,6 +203,31 @@ TYPED_TEST(GemmTest, StridedViewsAreReadAndWrittenInPlace) {
   }
 }
 
+TYPED_TEST(GemmTest, BroadcastOperandsAreRead) {
+  using T = TypeParam;
+  std::mt19937 rng(8);
+  const GemmBlocking bs = detail::gemm_blocking<T>();
+  const int64_t m = bs.mr + 2;
+  const int64_t n = bs.nr + 2;
+  const int64_t k = 40;
+  // Stride-0 views: every row of a is the same, every column of b is the same.
+  const Tensor<T> a = random_tensor<T>({1, k}, rng).broadcast_to({m, k});
+  const Tensor<T> b = random_tensor<T>({k, 1}, rng).broadcast_to({k, n});
+  for (Op op : kOps) {
+    const Tensor<T> bt = op == Op::transpose ? b.t() : b;
+    Tensor<T> c = Tensor<T>::zeros({m, n});
+    gemm(T(1), a, Op::none, bt, op, T(0), c);
+    Tensor<T> want = Tensor<T>::zeros({m, n});
+    detail::gemm_reference(T(1), ref(a, Op::none), ref(bt, op), T(0), ref(want));
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        ASSERT_NEAR(c.at({i, j}), want.at({i, j}),
+                    T(4) * T(k) * std::numeric_limits<T>::epsilon() * T(k));
+      }
+    }
+  }
+}
+
 TYPED_TEST(GemmTest, CrossesEveryCacheBlock) {
   using T = TypeParam;
   const GemmBlocking bs = detail::gemm_blocking<T>();
