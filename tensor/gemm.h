@@ -12,12 +12,15 @@ namespace lamppost {
 enum class Op { none, transpose };
 
 // C = alpha * op(a) * op(b) + beta * C. Shapes: op(a) [m, k], op(b) [k, n], c [m, n].
-// With beta == 0, C is overwritten (NaNs in C do not propagate). c must not overlap a or b.
+// With beta == 0, C is overwritten (NaNs in C do not propagate); with alpha == 0 or k == 0,
+// C = beta * C and a, b are not read (BLAS semantics). c must not overlap a or b, nor be a
+// broadcast view. The result does not depend on the thread count: every element sums its k
+// products in the same order.
 template <Real T>
 void gemm(T alpha, const Tensor<T>& a, Op op_a, const Tensor<T>& b, Op op_b, T beta, Tensor<T>& c);
 
 // [m, k] x [k, n] -> [m, n]; [batch, m, k] x [batch, k, n] -> [batch, m, n]; a 2-d operand
-// is shared by every batch of a 3-d one.
+// is shared by every batch of a 3-d one ([batch, m, k] x [k, n], [m, k] x [batch, k, n]).
 template <Real T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);
 
@@ -36,6 +39,30 @@ struct MatrixRef {
 // The optimised kernel behind gemm, on raw strided matrices (already transposed by stride).
 template <Real T>
 void gemm_strided(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, MatrixRef<T> c);
+
+// Cache block sizes of the packed kernel. mr x nr is the register tile of the micro-kernel (fixed
+// at compile time for this build's SIMD architecture); mc is a multiple of mr, nc of nr.
+struct GemmBlocking {
+  int64_t mr;
+  int64_t nr;
+  int64_t mc;
+  int64_t kc;
+  int64_t nc;
+};
+
+// Products of fewer multiply-adds (m * n * k) than this run on one thread: waking a second
+// one costs more than it saves. Larger ones use up to max_threads().
+inline constexpr int64_t kGemmParallelWork = int64_t{1} << 22;
+
+// The tuned block sizes gemm_strided uses.
+template <Real T>
+GemmBlocking gemm_blocking();
+
+// gemm_strided with other cache block sizes (mr and nr must be gemm_blocking's): for the tuning
+// benchmark, and for tests that cross block edges on small matrices.
+template <Real T>
+void gemm_blocked(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, MatrixRef<T> c,
+                  const GemmBlocking& blocking);
 
 // The naive triple loop: the test oracle for gemm_strided. Accumulates in the order k = 0..K-1.
 template <Real T>
