@@ -331,10 +331,51 @@ void ql_sweep(const BlockView<T>& v, int64_t s, int64_t j, T* cs, T* sn) {
 
 // Components of zt's rows rotated together: a chunk of every row of a sweep stays in cache,
 // and the carried row lives in registers.
-constexpr int64_t kRotationChunk = 64;
+constexpr int64_t kRotationChunk = 32;
 
-// Applies rotations q in [qlo, qhi] to rows (q, q + 1) of zt [*, cols]: row q + 1 becomes
-// s z_q + c z_{q+1} and row q becomes c z_q - s z_{q+1}, in descending or ascending q order.
+// Applies rotations q in [qlo, qhi] to a chunk of `width` components (from c0) of rows
+// (q, q + 1) of zt [*, cols]: row q + 1 becomes s z_q + c z_{q+1} and row q becomes
+// c z_q - s z_{q+1}, in descending or ascending q order. With W > 0 the width is the
+// compile-time W, so the carried row stays in registers.
+template <int64_t W, Real T>
+void rotate_chunk(T* zt, int64_t cols, int64_t c0, int64_t width, int64_t qlo, int64_t qhi,
+                  const T* cs, const T* sn, bool descending) {
+  const int64_t wd = W > 0 ? W : width;
+  T carry[kRotationChunk];
+  auto row = [&](int64_t q) { return zt + q * cols + c0; };
+  if (descending) {
+    std::copy_n(row(qhi + 1), wd, carry);
+    for (int64_t q = qhi; q >= qlo; --q) {
+      T* zq = row(q);
+      T* zq1 = row(q + 1);
+      const T c = cs[q], s = sn[q];
+#pragma omp simd
+      for (int64_t x = 0; x < wd; ++x) {
+        const T z = zq[x];
+        zq1[x] = s * z + c * carry[x];
+        carry[x] = c * z - s * carry[x];
+      }
+    }
+    std::copy_n(carry, wd, row(qlo));
+  } else {
+    std::copy_n(row(qlo), wd, carry);
+    for (int64_t q = qlo; q <= qhi; ++q) {
+      T* zq = row(q);
+      const T* zq1 = row(q + 1);
+      const T c = cs[q], s = sn[q];
+#pragma omp simd
+      for (int64_t x = 0; x < wd; ++x) {
+        const T z1 = zq1[x];
+        zq[x] = c * carry[x] - s * z1;
+        carry[x] = s * carry[x] + c * z1;
+      }
+    }
+    std::copy_n(carry, wd, row(qhi + 1));
+  }
+}
+
+// The rotations of one sweep on every component of zt's rows, chunk by chunk (the chunks are
+// independent, so they run in parallel).
 template <Real T>
 void apply_rotations(T* zt, int64_t cols, int64_t qlo, int64_t qhi, const T* cs, const T* sn,
                      bool descending) {
@@ -343,36 +384,10 @@ void apply_rotations(T* zt, int64_t cols, int64_t qlo, int64_t qhi, const T* cs,
                                               (qhi - qlo + 1) * cols >= kParallelThreshold)
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
     const int64_t c0 = chunk * kRotationChunk, width = std::min(kRotationChunk, cols - c0);
-    T carry[kRotationChunk];
-    auto row = [&](int64_t q) { return zt + q * cols + c0; };
-    if (descending) {
-      std::copy_n(row(qhi + 1), width, carry);
-      for (int64_t q = qhi; q >= qlo; --q) {
-        T* zq = row(q);
-        T* zq1 = row(q + 1);
-        const T c = cs[q], s = sn[q];
-#pragma omp simd
-        for (int64_t x = 0; x < width; ++x) {
-          const T z = zq[x];
-          zq1[x] = s * z + c * carry[x];
-          carry[x] = c * z - s * carry[x];
-        }
-      }
-      std::copy_n(carry, width, row(qlo));
+    if (width == kRotationChunk) {
+      rotate_chunk<kRotationChunk>(zt, cols, c0, width, qlo, qhi, cs, sn, descending);
     } else {
-      std::copy_n(row(qlo), width, carry);
-      for (int64_t q = qlo; q <= qhi; ++q) {
-        T* zq = row(q);
-        const T* zq1 = row(q + 1);
-        const T c = cs[q], s = sn[q];
-#pragma omp simd
-        for (int64_t x = 0; x < width; ++x) {
-          const T z1 = zq1[x];
-          zq[x] = c * carry[x] - s * z1;
-          carry[x] = s * carry[x] + c * z1;
-        }
-      }
-      std::copy_n(carry, width, row(qhi + 1));
+      rotate_chunk<0>(zt, cols, c0, width, qlo, qhi, cs, sn, descending);
     }
   }
 }
@@ -765,13 +780,38 @@ RitzSelection<T> select_ritz(const std::vector<T>& alpha, const std::vector<T>& 
   return sel;
 }
 
-// One three-term step: w <- (w - alpha v - beta_prev v_prev), the same operations in both
-// passes of non-reorthogonalised Lanczos so that the second pass regenerates the first's
-// vectors bit for bit.
+// The three-term step after w = A v: w <- w - alpha v - beta_prev v_prev (v_prev may be null)
+// in one pass, returning ||w|| (fixed blocks summed in order, as in project). Both passes of
+// non-reorthogonalised Lanczos run it, so the second regenerates the first's vectors bit for
+// bit.
 template <Real T>
-void lanczos_recurrence(T* w, const T* v, const T* v_prev, T alpha, T beta_prev, int64_t n) {
-  axpy(-alpha, v, w, n);
-  if (v_prev != nullptr) axpy(-beta_prev, v_prev, w, n);
+T lanczos_recurrence(T* w, const T* v, const T* v_prev, T alpha, T beta_prev, int64_t n) {
+  const T* vp = v_prev != nullptr ? v_prev : v;
+  const T bp = v_prev != nullptr ? beta_prev : T(0);
+  const int64_t blocks = ceil_div(n, kReduceBlock);
+  std::vector<T> partial(static_cast<size_t>(blocks));
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold && blocks > 1)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t i0 = b * kReduceBlock, i1 = std::min(n, i0 + kReduceBlock);
+    T acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = i0; i < i1; ++i) {
+      const T x = w[i] - alpha * v[i] - bp * vp[i];
+      w[i] = x;
+      acc += x * x;
+    }
+    partial[static_cast<size_t>(b)] = acc;
+  }
+  T sum = 0;
+  for (T p : partial) sum += p;
+  return std::sqrt(sum);
+}
+
+// out = a x, in one pass (out may be x).
+template <Real T>
+void scaled_copy(T a, const T* x, T* out, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelThreshold)
+  for (int64_t i = 0; i < n; ++i) out[i] = a * x[i];
 }
 
 }  // namespace
@@ -1124,8 +1164,7 @@ LanczosResult<T> lanczos(const LinearOperator<T>& a, int64_t n, const LanczosOpt
     }
     T* wp = w.data();
     T aj = detail::dot(v.data(), wp, n);
-    detail::lanczos_recurrence(wp, v.data(), v_prev, aj, j > 0 ? beta.back() : T(0), n);
-    T bj = detail::norm(wp, n);
+    T bj = detail::lanczos_recurrence(wp, v.data(), v_prev, aj, j > 0 ? beta.back() : T(0), n);
     require(std::isfinite(aj) && std::isfinite(bj), kOp,
             "the operator returned non-finite values at iteration {}", j);
     if (reorthogonalize) {
@@ -1159,7 +1198,8 @@ LanczosResult<T> lanczos(const LinearOperator<T>& a, int64_t n, const LanczosOpt
     }
     if (last) break;
 
-    Tensor<T> next = Tensor<T>::empty({n});
+    // Without reorthogonalisation the oldest vector's buffer is free again.
+    Tensor<T> next = !reorthogonalize && basis.size() == 2 ? basis.front() : Tensor<T>::empty({n});
     if (invariant) {
       // Continue in the orthogonal complement with a fresh vector; T_m splits there (beta 0).
       next = start_vector();
@@ -1171,8 +1211,7 @@ LanczosResult<T> lanczos(const LinearOperator<T>& a, int64_t n, const LanczosOpt
       detail::scale(T(1) / detail::norm(next.data(), n), next.data(), n);
       beta.push_back(T(0));
     } else {
-      std::copy_n(wp, n, next.data());
-      detail::scale(T(1) / bj, next.data(), n);
+      detail::scaled_copy(T(1) / bj, wp, next.data(), n);
       beta.push_back(bj);
     }
     basis.push_back(std::move(next));
@@ -1207,19 +1246,19 @@ LanczosResult<T> lanczos(const LinearOperator<T>& a, int64_t n, const LanczosOpt
   } else {
     // Regenerate the vectors: the same start, operator and coefficients give the same ones.
     rng = Rng(options.seed);
-    Tensor<T> v = start_vector(), v_prev, next = Tensor<T>::empty({n});
+    Tensor<T> v = start_vector(), v_prev = Tensor<T>::empty({n}), next = Tensor<T>::empty({n});
     for (int64_t jj = 0; jj < m; ++jj) {
       accumulate(v.data(), jj);
       if (jj + 1 == m) break;
+      y = next;
       const T* av = detail::apply_operator(a, v, y, kOp, "operator");
       T* np = next.data();
-      std::copy_n(av, n, np);
-      detail::lanczos_recurrence(np, v.data(), jj > 0 ? v_prev.data() : nullptr, alpha[jj],
-                                 jj > 0 ? beta[jj - 1] : T(0), n);
-      detail::scale(T(1) / beta[jj], np, n);
-      v_prev = v;
-      v = next;
-      next = Tensor<T>::empty({n});
+      if (!y.shares_storage_with(next)) std::copy_n(av, n, np);
+      (void)detail::lanczos_recurrence(np, v.data(), jj > 0 ? v_prev.data() : nullptr, alpha[jj],
+                                       jj > 0 ? beta[jj - 1] : T(0), n);
+      detail::scaled_copy(T(1) / beta[jj], np, np, n);
+      std::swap(v_prev, v);  // v_prev <- v, v <- next, next <- the free buffer
+      std::swap(v, next);
     }
   }
   // Normalise, and replace the residual estimates by ||A y - theta y||.

@@ -136,7 +136,7 @@ struct [[nodiscard]] LanczosResult {
   Tensor<T> residual_norms;  // per eigenvalue: ||A y - theta y||, exact when vectors were
                              // computed, else the Lanczos estimate |beta_m s_m|
   int64_t iterations = 0;    // Krylov dimension reached
-  bool converged = false;    // every returned pair met the tolerance
+  bool converged = false;    // all the eigenvalues asked for were found and met the tolerance
 };
 
 // Extreme eigenvalues of the symmetric operator a on vectors of length n (the operator sees

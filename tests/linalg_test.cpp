@@ -11,6 +11,7 @@
 
 #include "tensor/error.h"
 #include "tensor/gemm.h"
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 
 namespace lamppost {
@@ -890,6 +891,47 @@ TEST(Lanczos, ReportsNonConvergenceAndBadArguments) {
   options.max_iterations = 0;
   EXPECT_CONTAINS(error_of([&] { (void)lanczos(wrong, n, options); }),
                   ("[lanczos] the operator returned shape (2, 2) for an input of shape (800,)"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Determinism
+
+TEST(LinalgThreads, ResultsDoNotDependOnTheThreadCount) {
+  // Sizes past every parallel threshold: the partitioned symmetric products of the
+  // tridiagonalisation, the chunked rotations and solves, the blocked reductions of CG/Lanczos.
+  const int64_t n = 400;
+  const Tensor<double> g = normal<double>({n, n}, 50);
+  Tensor<double> a = g.clone();
+  a.assign(g.t());
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) a.at({i, j}) += g.at({i, j});
+  }
+  Tensor<double> spd = matmul(g, g.t());  // [n, n] x [n, n] -> [n, n]
+  for (int64_t i = 0; i < n; ++i) spd.at({i, i}) += double(n);
+  const Tensor<double> rhs = normal<double>({n, 600}, 51);
+  const int64_t big = 200000;
+  LinearOperator<double> op = laplacian<double>(1.0);
+  const Tensor<double> b = normal<double>({big}, 52);
+  LanczosOptions<double> lopt;
+  lopt.k = 2;
+  lopt.max_iterations = 30;
+  lopt.tol = 1e-300;
+
+  auto run = [&](int threads) {
+    ThreadCountGuard guard(threads);
+    const auto e = eigh(a);
+    const Tensor<double> x = cholesky_solve(cholesky(spd), rhs);
+    const auto cg = conjugate_gradient(op, b);
+    const auto lz = lanczos(op, big, lopt);
+    std::vector<double> all = e.eigenvalues.to_vector();
+    for (const auto* t : {&e.eigenvectors, &x, &cg.x, &lz.eigenvalues}) {
+      const auto v = t->to_vector();
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    return all;
+  };
+  const auto one = run(1);
+  EXPECT_TRUE(one == run(3));  // bit for bit
 }
 
 }  // namespace
