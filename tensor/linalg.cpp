@@ -207,8 +207,8 @@ void triangular_update(Triangle triangle, MatrixRef<const T> a, MatrixRef<const 
 
 template <Real T>
 void check_square(const Tensor<T>& a, std::string_view op) {
-  require(a.ndim() == 2 && a.shape()[0] == a.shape()[1], op, "needs a square matrix, got shape {}",
-          to_string(a.shape()));
+  LAMPPOST_CHECK(a.ndim() == 2 && a.shape()[0] == a.shape()[1], op,
+                 "needs a square matrix, got shape {}", to_string(a.shape()));
 }
 
 // Solves op(t) x = b in place of x [n, m] (contiguous).
@@ -227,14 +227,15 @@ Tensor<T> solve_triangular_checked(const Tensor<T>& t, const Tensor<T>& b, Trian
                                    std::string_view name) {
   check_square(t, name);
   const int64_t n = t.shape()[0];
-  require((b.ndim() == 1 || b.ndim() == 2) && b.shape()[0] == n, name,
-          "right-hand side of shape {} does not match the matrix of shape {}", to_string(b.shape()),
-          to_string(t.shape()));
+  LAMPPOST_CHECK((b.ndim() == 1 || b.ndim() == 2) && b.shape()[0] == n, name,
+                 "right-hand side of shape {} does not match the matrix of shape {}",
+                 to_string(b.shape()), to_string(t.shape()));
   const T* diagonal = t.data();
   const int64_t step = t.strides()[0] + t.strides()[1];
   for (int64_t i = 0; i < n; ++i) {
-    require(diagonal[i * step] != T(0), name,
-            "matrix of shape {} is singular: diagonal entry {} is 0", to_string(t.shape()), i);
+    LAMPPOST_CHECK(diagonal[i * step] != T(0), name,
+                   "matrix of shape {} is singular: diagonal entry {} is 0", to_string(t.shape()),
+                   i);
   }
   Tensor<T> x = b.clone();
   const int64_t m = b.ndim() == 2 ? b.shape()[1] : 1;
@@ -645,7 +646,7 @@ int load_symmetric(const Tensor<T>& a, T tolerance, std::string_view op, T* r) {
 
 template <Real T>
 EighResult<T> eigh_impl(const Tensor<T>& a, T tolerance, bool vectors, std::string_view op) {
-  require(tolerance >= 0, op, "symmetry tolerance must be >= 0, got {}", tolerance);
+  LAMPPOST_CHECK(tolerance >= 0, op, "symmetry tolerance must be >= 0, got {}", tolerance);
   check_square(a, op);
   const int64_t n = a.shape()[0];
   std::vector<T> r(static_cast<size_t>(n * n)), d(static_cast<size_t>(n));
@@ -682,8 +683,8 @@ template <Real T>
 T* apply_operator(const LinearOperator<T>& a, const Tensor<T>& x, Tensor<T>& y, std::string_view op,
                   std::string_view what) {
   a(x, y);
-  require(y.shape() == x.shape(), op, "the {} returned shape {} for an input of shape {}", what,
-          to_string(y.shape()), to_string(x.shape()));
+  LAMPPOST_CHECK(y.shape() == x.shape(), op, "the {} returned shape {} for an input of shape {}",
+                 what, to_string(y.shape()), to_string(x.shape()));
   if (!y.is_contiguous()) y = y.contiguous();
   return y.data();
 }
@@ -967,26 +968,26 @@ template <Real T>
 CgResult<T> conjugate_gradient(const LinearOperator<T>& a, const Tensor<T>& b,
                                const CgOptions<T>& options) {
   constexpr std::string_view kOp = "conjugate_gradient";
-  require(static_cast<bool>(a), kOp, "the operator is empty");
-  require(options.rtol >= 0 && std::isfinite(options.rtol), kOp,
-          "rtol must be finite and >= 0, got {}", options.rtol);
-  require(options.max_iterations >= 0, kOp, "max_iterations must be >= 0, got {}",
-          options.max_iterations);
+  LAMPPOST_CHECK(static_cast<bool>(a), kOp, "the operator is empty");
+  LAMPPOST_CHECK(options.rtol >= 0 && std::isfinite(options.rtol), kOp,
+                 "rtol must be finite and >= 0, got {}", options.rtol);
+  LAMPPOST_CHECK(options.max_iterations >= 0, kOp, "max_iterations must be >= 0, got {}",
+                 options.max_iterations);
   const int64_t n = b.numel();
   const Tensor<T> rhs = b.contiguous();
   const T* bp = rhs.data();
   for (int64_t i = 0; i < n; ++i) {
-    require(std::isfinite(bp[i]), kOp, "right-hand side has a non-finite entry {} at flat index {}",
-            bp[i], i);
+    LAMPPOST_CHECK(std::isfinite(bp[i]), kOp,
+                   "right-hand side has a non-finite entry {} at flat index {}", bp[i], i);
   }
   const int64_t max_iterations = options.max_iterations > 0 ? options.max_iterations : 2 * n;
 
   CgResult<T> result;
   result.x = Tensor<T>::zeros(b.shape());
   if (options.x0) {
-    require(options.x0->shape() == b.shape(), kOp,
-            "initial guess of shape {} does not match the right-hand side of shape {}",
-            to_string(options.x0->shape()), to_string(b.shape()));
+    LAMPPOST_CHECK(options.x0->shape() == b.shape(), kOp,
+                   "initial guess of shape {} does not match the right-hand side of shape {}",
+                   to_string(options.x0->shape()), to_string(b.shape()));
     result.x.assign(*options.x0);
   }
   const T b_norm = detail::norm(bp, n);
@@ -1015,8 +1016,8 @@ CgResult<T> conjugate_gradient(const LinearOperator<T>& a, const Tensor<T>& b,
     }
     const T rz = detail::dot(r.data(), zp, n);
     if (!(rz > 0)) {
-      require(std::isfinite(rz), kOp,
-              "the preconditioner returned non-finite values at iteration {}", iteration);
+      LAMPPOST_CHECK(std::isfinite(rz), kOp,
+                     "the preconditioner returned non-finite values at iteration {}", iteration);
       fail(kOp, "the preconditioner is not positive definite: r^T M^-1 r = {} at iteration {}", rz,
            iteration);
     }
@@ -1036,8 +1037,8 @@ CgResult<T> conjugate_gradient(const LinearOperator<T>& a, const Tensor<T>& b,
     const T* qp = detail::apply_operator(a, p, q, kOp, "operator");
     const T pq = detail::dot(pp, qp, n);
     if (!(pq > 0)) {
-      require(std::isfinite(pq), kOp, "the operator returned non-finite values at iteration {}",
-              it);
+      LAMPPOST_CHECK(std::isfinite(pq), kOp,
+                     "the operator returned non-finite values at iteration {}", it);
       fail(kOp, "the operator is not positive definite: p^T A p = {} at iteration {}", pq, it);
     }
     const T step = rz / pq;
@@ -1085,16 +1086,16 @@ template <Real T>
 EighResult<T> eigh_tridiagonal(const Tensor<T>& diagonal, const Tensor<T>& off_diagonal,
                                bool vectors) {
   constexpr std::string_view kOp = "eigh_tridiagonal";
-  require(diagonal.ndim() == 1, kOp, "diagonal must be 1-d, got shape {}",
-          to_string(diagonal.shape()));
+  LAMPPOST_CHECK(diagonal.ndim() == 1, kOp, "diagonal must be 1-d, got shape {}",
+                 to_string(diagonal.shape()));
   const int64_t n = diagonal.shape()[0];
-  require(off_diagonal.ndim() == 1 && off_diagonal.shape()[0] == std::max<int64_t>(n - 1, 0), kOp,
-          "off-diagonal of shape {} does not fit a diagonal of shape {}",
-          to_string(off_diagonal.shape()), to_string(diagonal.shape()));
+  LAMPPOST_CHECK(off_diagonal.ndim() == 1 && off_diagonal.shape()[0] == std::max<int64_t>(n - 1, 0),
+                 kOp, "off-diagonal of shape {} does not fit a diagonal of shape {}",
+                 to_string(off_diagonal.shape()), to_string(diagonal.shape()));
   std::vector<T> d = diagonal.to_vector(), e = off_diagonal.to_vector();
   for (int64_t i = 0; i < n; ++i) {
-    require(std::isfinite(d[i]) && (i + 1 == n || std::isfinite(e[i])), kOp,
-            "non-finite entry at row {}", i);
+    LAMPPOST_CHECK(std::isfinite(d[i]) && (i + 1 == n || std::isfinite(e[i])), kOp,
+                   "non-finite entry at row {}", i);
   }
   e.push_back(T(0));
   std::vector<T> zt;
@@ -1118,20 +1119,20 @@ EighResult<T> eigh_tridiagonal(const Tensor<T>& diagonal, const Tensor<T>& off_d
 template <Real T>
 LanczosResult<T> lanczos(const LinearOperator<T>& a, int64_t n, const LanczosOptions<T>& options) {
   constexpr std::string_view kOp = "lanczos";
-  require(static_cast<bool>(a), kOp, "the operator is empty");
-  require(n >= 1, kOp, "the operator size must be >= 1, got {}", n);
-  require(options.k >= 1, kOp, "k must be >= 1, got {}", options.k);
-  require(options.max_iterations >= 0, kOp, "max_iterations must be >= 0, got {}",
-          options.max_iterations);
-  require(options.tol > 0 && std::isfinite(options.tol), kOp, "tol must be finite and > 0, got {}",
-          options.tol);
+  LAMPPOST_CHECK(static_cast<bool>(a), kOp, "the operator is empty");
+  LAMPPOST_CHECK(n >= 1, kOp, "the operator size must be >= 1, got {}", n);
+  LAMPPOST_CHECK(options.k >= 1, kOp, "k must be >= 1, got {}", options.k);
+  LAMPPOST_CHECK(options.max_iterations >= 0, kOp, "max_iterations must be >= 0, got {}",
+                 options.max_iterations);
+  LAMPPOST_CHECK(options.tol > 0 && std::isfinite(options.tol), kOp,
+                 "tol must be finite and > 0, got {}", options.tol);
   const int64_t ends = options.which == Which::both_ends ? 2 : 1;
   const int64_t wanted = std::min(n, ends * options.k);
   const int64_t cap =
       std::min(n, options.max_iterations > 0 ? options.max_iterations
                                              : std::max<int64_t>(200, 20 * options.k));
-  require(cap >= wanted, kOp, "max_iterations {} is below the {} eigenvalues asked for", cap,
-          wanted);
+  LAMPPOST_CHECK(cap >= wanted, kOp, "max_iterations {} is below the {} eigenvalues asked for", cap,
+                 wanted);
   const bool reorthogonalize = options.full_reorthogonalization;
   const T eps = std::numeric_limits<T>::epsilon();
 
@@ -1165,8 +1166,8 @@ LanczosResult<T> lanczos(const LinearOperator<T>& a, int64_t n, const LanczosOpt
     T* wp = w.data();
     T aj = detail::dot(v.data(), wp, n);
     T bj = detail::lanczos_recurrence(wp, v.data(), v_prev, aj, j > 0 ? beta.back() : T(0), n);
-    require(std::isfinite(aj) && std::isfinite(bj), kOp,
-            "the operator returned non-finite values at iteration {}", j);
+    LAMPPOST_CHECK(std::isfinite(aj) && std::isfinite(bj), kOp,
+                   "the operator returned non-finite values at iteration {}", j);
     if (reorthogonalize) {
       rows.clear();
       for (const auto& q : basis) rows.push_back(q.data());

@@ -350,4 +350,8 @@ template std::vector<int64_t> argmin(const Tensor<double>&, int);
 template Tensor<float> sum_to(const Tensor<float>&, const Shape&);
 template Tensor<double> sum_to(const Tensor<double>&, const Shape&);
 
+std::string_view simd_architecture() {
+  return xsimd::default_arch::name();
+}
+
 }  // namespace lamppost

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -219,5 +220,9 @@ std::vector<int64_t> argmin(const Tensor<T>& a, int axis);
 // the adjoint of broadcast_to. When a already has `shape`, the result is a itself, not a copy.
 template <Real T>
 Tensor<T> sum_to(const Tensor<T>& a, const Shape& shape);
+
+// The SIMD instruction set the kernels were compiled for (e.g. "avx512bw"; "sse2" without
+// -march=native).
+std::string_view simd_architecture();
 
 }  // namespace lamppost
