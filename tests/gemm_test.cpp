@@ -13,9 +13,12 @@
 
 #include "tensor/error.h"
 #include "tensor/parallel.h"
+#include "tests/testing.h"
 
 namespace lamppost {
 namespace {
+
+using testing::error_of;
 
 using detail::GemmBlocking;
 using detail::MatrixRef;
@@ -417,17 +420,6 @@ TYPED_TEST(GemmTest, BatchedMatmul) {
   // 2-d x 2-d stays 2-d.
   EXPECT_EQ(matmul(random_tensor<T>({3, 4}, rng), random_tensor<T>({4, 5}, rng)).shape(),
             (Shape{3, 5}));
-}
-
-// The message of the Error that fn throws ("" if none).
-template <class F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TYPED_TEST(GemmTest, ErrorsNameTheOpAndShapes) {

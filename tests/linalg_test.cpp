@@ -13,9 +13,12 @@
 #include "tensor/gemm.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
+#include "tests/testing.h"
 
 namespace lamppost {
 namespace {
+
+using testing::error_of;
 
 template <class T>
 class LinalgTest : public ::testing::Test {};
@@ -33,17 +36,6 @@ T eps() {
     const std::string found_in_ = (haystack);                                    \
     EXPECT_NE(found_in_.find(needle), std::string::npos) << "in: " << found_in_; \
   } while (0)
-
-// The message of the Error that f throws ("" when it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 template <class T>
 T max_abs(const Tensor<T>& a) {

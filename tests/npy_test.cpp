@@ -17,9 +17,12 @@
 
 #include "tensor/error.h"
 #include "tensor/random.h"
+#include "tests/testing.h"
 
 namespace lamppost {
 namespace {
+
+using testing::error_of;
 
 namespace fs = std::filesystem;
 
@@ -73,16 +76,6 @@ auto bits(const Tensor<T>& t) {
   std::vector<U> out;
   for (T v : t.to_vector()) out.push_back(std::bit_cast<U>(v));
   return out;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 TYPED_TEST(NpyTypedTest, RoundTripsAreBitExact) {

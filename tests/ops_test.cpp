@@ -14,9 +14,12 @@
 
 #include "tensor/error.h"
 #include "tensor/parallel.h"
+#include "tests/testing.h"
 
 namespace lamppost {
 namespace {
+
+using testing::error_of;
 
 template <class T>
 class OpsTest : public ::testing::Test {};
@@ -106,16 +109,6 @@ void expect_ulps(const std::vector<T>& got, const std::vector<T>& want, int64_t 
 template <class T>
 bool bitwise_equal(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 // ---- element-wise: every op against std:: ----

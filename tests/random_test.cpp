@@ -10,6 +10,7 @@
 
 #include "tensor/error.h"
 #include "tensor/parallel.h"
+#include "tests/testing.h"
 
 namespace lamppost {
 namespace {
@@ -200,25 +201,22 @@ TYPED_TEST(RandomTest, FreeFunctionsForwardToTheGenerator) {
 TYPED_TEST(RandomTest, BadArgumentsNameTheFunction) {
   using T = TypeParam;
   Rng rng(0);
-  auto message = [](auto&& f) -> std::string {
-    try {
-      f();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "no error";
-  };
-  EXPECT_EQ(message([&] { rng.uniform<T>({2}, T(1), T(1)); }),
+  EXPECT_EQ(testing::error_of([&] { rng.uniform<T>({2}, T(1), T(1)); }),
             "[uniform] needs finite low < high, got low = 1 and high = 1");
-  EXPECT_EQ(message([&] { rng.uniform<T>({2}, T(2), T(1)); }).rfind("[uniform]", 0), 0u);
-  EXPECT_EQ(message([&] { rng.uniform<T>({2}, T(0), INFINITY); }).rfind("[uniform]", 0), 0u);
+  EXPECT_EQ(testing::error_of([&] { rng.uniform<T>({2}, T(2), T(1)); }).rfind("[uniform]", 0), 0u);
+  EXPECT_EQ(testing::error_of([&] { rng.uniform<T>({2}, T(0), INFINITY); }).rfind("[uniform]", 0),
+            0u);
   const T big = std::numeric_limits<T>::max();
-  EXPECT_EQ(message([&] { rng.uniform<T>({2}, -big, big); }).rfind("[uniform] the range", 0), 0u);
-  EXPECT_EQ(message([&] { rng.uniform<T>({-2}); }), "[uniform] negative extent in shape (-2,)");
-  EXPECT_EQ(message([&] { rng.normal<T>({2}, T(0), T(-1)); }),
+  EXPECT_EQ(
+      testing::error_of([&] { rng.uniform<T>({2}, -big, big); }).rfind("[uniform] the range", 0),
+      0u);
+  EXPECT_EQ(testing::error_of([&] { rng.uniform<T>({-2}); }),
+            "[uniform] negative extent in shape (-2,)");
+  EXPECT_EQ(testing::error_of([&] { rng.normal<T>({2}, T(0), T(-1)); }),
             "[normal] needs a finite mean and a finite stddev >= 0, got mean = 0 and stddev = -1");
-  EXPECT_EQ(message([&] { rng.normal<T>({2}, NAN, T(1)); }).rfind("[normal]", 0), 0u);
-  EXPECT_EQ(message([&] { rng.permutation(-3); }), "[permutation] n must be non-negative, got -3");
+  EXPECT_EQ(testing::error_of([&] { rng.normal<T>({2}, NAN, T(1)); }).rfind("[normal]", 0), 0u);
+  EXPECT_EQ(testing::error_of([&] { rng.permutation(-3); }),
+            "[permutation] n must be non-negative, got -3");
   EXPECT_EQ(rng.position(), 0u);  // a refused draw consumes nothing
 }
 
