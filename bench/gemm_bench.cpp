@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <random>
 #include <string>
 #include <utility>
@@ -233,6 +234,48 @@ void register_blocking_sweep() {
   }
 }
 
+// The console output plus, at the end, lamppost's GFLOP/s over OpenBLAS's for every problem run
+// for both (the median when repetitions are asked for): the figure the floors are stated in.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      const auto rate = run.counters.find("GFLOP/s");
+      if ((single || median) && rate != run.counters.end()) {
+        rates_[run.run_name.str()] = rate->second.value;
+      }
+    }
+  }
+
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    bool header = false;
+    for (const auto& [name, rate] : rates_) {
+      const auto at = name.find("/lamppost/");
+      if (at == std::string::npos) continue;
+      std::string other = name;
+      other.replace(at, 10, "/openblas/");
+      const auto found = rates_.find(other);
+      if (found == rates_.end()) continue;
+      if (!header) {
+        fmt::print("\n{:<60} {:>10} {:>10} {:>7}\n", "lamppost / OpenBLAS", "lamppost", "OpenBLAS",
+                   "ratio");
+        header = true;
+      }
+      std::string label = name;
+      label.erase(at, 9);
+      fmt::print("{:<60} {:>10.1f} {:>10.1f} {:>7.2f}\n", label, rate, found->second,
+                 rate / found->second);
+    }
+  }
+
+ private:
+  std::map<std::string, double> rates_;
+};
+
 }  // namespace
 }  // namespace lamppost
 
@@ -259,7 +302,8 @@ int main(int argc, char** argv) {
   register_kernel_shapes<double>();
   register_blocking_sweep<float>();
   register_blocking_sweep<double>();
-  benchmark::RunSpecifiedBenchmarks();
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;
 }
