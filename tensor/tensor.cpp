@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <new>
 #include <numeric>
+#include <unordered_map>
+#include <vector>
 
 #include "tensor/error.h"
 #include "tensor/parallel.h"
@@ -13,15 +16,85 @@ namespace lamppost {
 
 namespace detail {
 
+namespace {
+
+// Large tensor buffers are kept when freed and handed out again for the same size. A fresh large
+// allocation arrives as untouched pages, and the first touch of each costs a page fault (dear
+// in a virtual machine): a backward pass, which makes temporaries the size of a layer's
+// parameters again and again, spent most of its time there. Autodiff and training loops
+// allocate the same sizes step after step, so exact sizes are reused well.
+class StorageCache {
+ public:
+  static constexpr size_t kMinBytes = size_t{1} << 20;  // smaller blocks: malloc does well
+  static constexpr size_t kCapacity = size_t{1} << 31;  // bytes kept at most
+
+  // Never destroyed: buffers may still be freed while static objects are torn down.
+  static StorageCache& instance() {
+    static auto* cache = new StorageCache;
+    return *cache;
+  }
+
+  void* take(size_t bytes) {
+    {
+      const std::lock_guard lock(mutex_);
+      auto found = free_.find(bytes);
+      if (found != free_.end() && !found->second.empty()) {
+        void* p = found->second.back();
+        found->second.pop_back();
+        cached_ -= bytes;
+        return p;
+      }
+    }
+    try {
+      return ::operator new (bytes, std::align_val_t{kStorageAlignment});
+    } catch (const std::bad_alloc&) {
+      release_all();  // what is cached may be what the allocation needs
+      return ::operator new (bytes, std::align_val_t{kStorageAlignment});
+    }
+  }
+
+  void give(void* p, size_t bytes) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (cached_ + bytes <= kCapacity) {
+        free_[bytes].push_back(p);
+        cached_ += bytes;
+        return;
+      }
+    }
+    ::operator delete (p, std::align_val_t{kStorageAlignment});
+  }
+
+ private:
+  void release_all() {
+    const std::lock_guard lock(mutex_);
+    for (auto& [bytes, blocks] : free_) {
+      for (void* p : blocks) ::operator delete (p, std::align_val_t{kStorageAlignment});
+    }
+    free_.clear();
+    cached_ = 0;
+  }
+
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0;
+};
+
+}  // namespace
+
 template <Real T>
 std::shared_ptr<T[]> allocate(int64_t count) {
   // Round the byte size up to whole cache lines so SIMD tails may read a full line.
   const size_t bytes =
       (static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(T) + kStorageAlignment - 1) /
       kStorageAlignment * kStorageAlignment;
-  T* data = static_cast<T*>(::operator new[](bytes, std::align_val_t{kStorageAlignment}));
+  if (bytes >= StorageCache::kMinBytes) {
+    T* data = static_cast<T*>(StorageCache::instance().take(bytes));
+    return std::shared_ptr<T[]>(data, [bytes](T* p) { StorageCache::instance().give(p, bytes); });
+  }
+  T* data = static_cast<T*>(::operator new (bytes, std::align_val_t{kStorageAlignment}));
   return std::shared_ptr<T[]>(
-      data, [](T* p) { ::operator delete[](p, std::align_val_t{kStorageAlignment}); });
+      data, [](T* p) { ::operator delete (p, std::align_val_t{kStorageAlignment}); });
 }
 
 template std::shared_ptr<float[]> allocate<float>(int64_t);

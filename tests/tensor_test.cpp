@@ -9,6 +9,13 @@ namespace {
 
 template <class T>
 class TensorTest : public ::testing::Test {};
+
+template <class T>
+T sum_of(const Tensor<T>& t) {
+  T total = 0;
+  for (T v : t.to_vector()) total += v;
+  return total;
+}
 using Types = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(TensorTest, Types);
 
@@ -35,6 +42,20 @@ TYPED_TEST(TensorTest, StorageIsAligned) {
     const auto t = Tensor<TypeParam>::empty({n});
     EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data()) % kStorageAlignment, 0u);
   }
+}
+
+TYPED_TEST(TensorTest, LargeBuffersAreReusedAfterRelease) {
+  const int64_t n = (int64_t{4} << 20) / sizeof(TypeParam);  // 4 MiB: above the cache's minimum
+  const TypeParam* first = nullptr;
+  {
+    const auto t = Tensor<TypeParam>::empty({n});
+    first = t.data();
+  }
+  const auto again = Tensor<TypeParam>::empty({n});
+  EXPECT_EQ(again.data(), first);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(again.data()) % kStorageAlignment, 0u);
+  const auto zeros = Tensor<TypeParam>::zeros({n});  // a reused buffer is still zeroed
+  EXPECT_EQ(sum_of(zeros), TypeParam(0));
 }
 
 TYPED_TEST(TensorTest, ElementAccessFollowsStrides) {
