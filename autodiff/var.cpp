@@ -1,0 +1,83 @@
+#include "autodiff/var.h"
+
+#include <algorithm>
+
+#include "tensor/error.h"
+
+namespace lamppost {
+
+namespace {
+thread_local bool tracing = true;
+}  // namespace
+
+bool tracing_enabled() {
+  return tracing;
+}
+
+TraceMode::TraceMode(bool enabled) : previous_(tracing) {
+  tracing = enabled;
+}
+TraceMode::~TraceMode() {
+  tracing = previous_;
+}
+
+namespace detail {
+
+template <Real T>
+Node<T>::~Node() {
+  // Destroying the output of a 100,000-op chain would otherwise recurse 100,000 deep. Inputs
+  // this node owns alone are taken apart here, in a loop, before they are released.
+  std::vector<Var<T>> pending = std::move(inputs);
+  while (!pending.empty()) {
+    Var<T> var = std::move(pending.back());
+    pending.pop_back();
+    const auto& node = var.node();
+    if (node && node.use_count() == 1) {
+      for (auto& input : node->inputs) pending.push_back(std::move(input));
+      node->inputs.clear();
+    }
+  }
+}
+
+template struct Node<float>;
+template struct Node<double>;
+
+}  // namespace detail
+
+template <Real T>
+Var<T>::Var(Tensor<T> value) : node_(std::make_shared<detail::Node<T>>()) {
+  node_->value = std::move(value);
+}
+
+template <Real T>
+const Tensor<T>& Var<T>::value() const {
+  LAMPPOST_CHECK(node_ != nullptr, "Var", "the value of an undefined Var was read");
+  return node_->value;
+}
+
+template <Real T>
+Var<T> apply(std::shared_ptr<const Primitive<T>> primitive, std::vector<Var<T>> inputs) {
+  std::vector<Tensor<T>> values;
+  values.reserve(inputs.size());
+  uint64_t tag = 0;
+  for (const Var<T>& input : inputs) {
+    LAMPPOST_CHECK(input.defined(), primitive->name(), "an input is an undefined Var");
+    values.push_back(input.value());
+    tag = std::max(tag, input.node()->tag);
+  }
+  auto node = std::make_shared<detail::Node<T>>();
+  node->value = primitive->forward(values);
+  if (tracing && tag != 0) {
+    node->primitive = std::move(primitive);
+    node->inputs = std::move(inputs);
+    node->tag = tag;
+  }
+  return Var<T>(std::move(node));
+}
+
+template class Var<float>;
+template class Var<double>;
+template Var<float> apply(std::shared_ptr<const Primitive<float>>, std::vector<Var<float>>);
+template Var<double> apply(std::shared_ptr<const Primitive<double>>, std::vector<Var<double>>);
+
+}  // namespace lamppost

@@ -1,0 +1,108 @@
+// Var<T>: a differentiable value. A Var holds a Tensor and, when traced, the node that made it:
+// the primitive applied and its input Vars. Nodes are recorded only when some input is traced
+// (only the transforms in transforms.h create traced leaves), so code that takes no derivative
+// keeps nothing alive.
+//
+// Primitives are the small set of ops with derivative rules. Each has a forward kernel on
+// Tensors and two rules, vjp and jvp, written only with differentiable Var ops: that is what
+// makes every transform compose (grad of grad, jvp of grad, ...).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace lamppost {
+
+template <Real T>
+class Var;
+
+template <Real T>
+class Primitive {
+ public:
+  virtual ~Primitive() = default;
+  virtual std::string_view name() const = 0;
+  virtual Tensor<T> forward(const std::vector<Tensor<T>>& inputs) const = 0;
+  // Cotangents of the inputs given the output's cotangent; an undefined Var where an input
+  // gets none (it is not differentiable there, or the rule knows the result is zero).
+  virtual std::vector<Var<T>> vjp(const std::vector<Var<T>>& primals, const Var<T>& output,
+                                  const Var<T>& cotangent) const = 0;
+  // The output's tangent given the inputs' tangents; an undefined Var in `tangents` is zero.
+  virtual Var<T> jvp(const std::vector<Var<T>>& primals, const Var<T>& output,
+                     const std::vector<Var<T>>& tangents) const = 0;
+};
+
+namespace detail {
+
+template <Real T>
+struct Node {
+  Tensor<T> value;
+  std::shared_ptr<const Primitive<T>> primitive;  // null for constants
+  std::vector<Var<T>> inputs;
+  // 0 for an untraced value; otherwise the newest transform leaf among the node's ancestors.
+  // A node older than a transform's leaves cannot depend on them, so the transform's graph
+  // walks stop there and never wander into an outer transform's graph.
+  uint64_t tag = 0;
+
+  ~Node();  // tears long chains down without recursion
+};
+
+}  // namespace detail
+
+template <Real T>
+class Var {
+ public:
+  // An undefined Var: stands for "no cotangent/tangent" (zero) inside the transforms.
+  Var() = default;
+  // A constant (untraced) value. Implicit, so tensors mix freely with Vars in expressions.
+  Var(Tensor<T> value);  // NOLINT(google-explicit-constructor)
+
+  bool defined() const { return node_ != nullptr; }
+  bool traced() const { return node_ && node_->tag != 0; }
+  const Tensor<T>& value() const;
+  const Shape& shape() const { return value().shape(); }
+  int ndim() const { return value().ndim(); }
+  int64_t numel() const { return value().numel(); }
+  T item() const { return value().item(); }
+
+  // The graph, for the transforms.
+  const std::shared_ptr<detail::Node<T>>& node() const { return node_; }
+  explicit Var(std::shared_ptr<detail::Node<T>> node) : node_(std::move(node)) {}
+
+ private:
+  std::shared_ptr<detail::Node<T>> node_;
+};
+
+// Runs a primitive: its forward kernel on the inputs' values, and a node in the graph when
+// tracing is on and some input is traced.
+template <Real T>
+Var<T> apply(std::shared_ptr<const Primitive<T>> primitive, std::vector<Var<T>> inputs);
+
+// Sets whether ops record graph nodes, for a scope, and restores the previous setting.
+class TraceMode {
+ public:
+  explicit TraceMode(bool enabled);
+  ~TraceMode();
+  TraceMode(const TraceMode&) = delete;
+  TraceMode& operator=(const TraceMode&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Turns recording off in its scope: results are constants (inference, optimizer updates,
+// and the derivative computations of a transform that nothing outside will differentiate).
+class NoTrace : public TraceMode {
+ public:
+  NoTrace() : TraceMode(false) {}
+};
+
+bool tracing_enabled();
+
+extern template class Var<float>;
+extern template class Var<double>;
+
+}  // namespace lamppost
