@@ -7,6 +7,7 @@
 
 #include "autodiff/ops.h"
 #include "tensor/error.h"
+#include "tensor/ops.h"
 
 namespace lamppost {
 namespace detail {
@@ -114,6 +115,15 @@ uint64_t oldest_tag(const std::vector<Var<T>>& leaves) {
   return tag;
 }
 
+// Whether a partial cotangent may take the next contribution in place: in an untraced sweep
+// nothing records the sum, and when no other Var or tensor sees the buffer, adding into it
+// spares a buffer the size of the value (a parameter vector's, for a model's gradient).
+template <Real T>
+bool accumulates_in_place(const Var<T>& acc) {
+  return !tracing_enabled() && acc.node().use_count() == 1 && acc.value().owns_storage_alone() &&
+         acc.value().is_contiguous();
+}
+
 // Reverse sweep: cotangents of the leaves given the output's cotangent (zeros for a leaf the
 // output does not depend on).
 template <Real T>
@@ -138,7 +148,14 @@ std::vector<Var<T>> backward(const Var<T>& output, const Var<T>& cotangent,
       const Var<T>& input = node->inputs[i];
       if (!input_cots[i].defined() || !input.traced() || input.node()->tag < min_tag) continue;
       Var<T>& acc = cotangents[input.node().get()];
-      acc = acc.defined() ? add(acc, input_cots[i]) : input_cots[i];
+      if (!acc.defined()) {
+        acc = input_cots[i];
+      } else if (accumulates_in_place(acc)) {
+        Tensor<T> sum = acc.value();
+        sum += input_cots[i].value();
+      } else {
+        acc = add(acc, input_cots[i]);
+      }
     }
   }
   std::vector<Var<T>> result;

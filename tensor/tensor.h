@@ -50,6 +50,8 @@ class Tensor {
   int64_t size(int axis) const;
   bool is_contiguous() const;
   bool shares_storage_with(const Tensor& other) const { return storage_ == other.storage_; }
+  // No other tensor handle shares this one's storage, so a write through it is seen nowhere else.
+  bool owns_storage_alone() const { return storage_.use_count() == 1; }
 
   // Pointer to element (0, ..., 0). Mind the strides.
   T* data() { return storage_.get() + offset_; }
