@@ -382,6 +382,18 @@ class Slice final : public Primitive<T> {
              const std::vector<Var<T>>& tan) const override {
     return slice(tan[0], spec_.axis, spec_.start, spec_.stop, spec_.step);
   }
+  // Slices of one parameter vector (a model's layers) add into its cotangent's pieces instead
+  // of each making a full-size embedding and adding that.
+  void accumulate_vjp(const std::vector<Var<T>>& x, const Var<T>& y, const Var<T>& cot,
+                      const std::vector<Var<T>*>& sums) const override {
+    if (sums[0] == nullptr) return;
+    if (!sums[0]->defined() || !detail::adds_in_place(*sums[0])) {
+      Primitive<T>::accumulate_vjp(x, y, cot, sums);
+      return;
+    }
+    Tensor<T> piece = sums[0]->value().slice(spec_.axis, spec_.start, spec_.stop, spec_.step);
+    piece += cot.value();
+  }
 
  private:
   Shape full_;

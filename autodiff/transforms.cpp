@@ -115,15 +115,6 @@ uint64_t oldest_tag(const std::vector<Var<T>>& leaves) {
   return tag;
 }
 
-// Whether a partial cotangent may take the next contribution in place: in an untraced sweep
-// nothing records the sum, and when no other Var or tensor sees the buffer, adding into it
-// spares a buffer the size of the value (a parameter vector's, for a model's gradient).
-template <Real T>
-bool accumulates_in_place(const Var<T>& acc) {
-  return !tracing_enabled() && acc.node().use_count() == 1 && acc.value().owns_storage_alone() &&
-         acc.value().is_contiguous();
-}
-
 // Reverse sweep: cotangents of the leaves given the output's cotangent (zeros for a leaf the
 // output does not depend on).
 template <Real T>
@@ -143,19 +134,21 @@ std::vector<Var<T>> backward(const Var<T>& output, const Var<T>& cotangent,
     if (found == cotangents.end()) continue;
     const Var<T> cot = std::move(found->second);
     cotangents.erase(found);  // each node's cotangent is complete here and needed no more
-    const auto input_cots = node->primitive->vjp(node->inputs, *it, cot);
+    // Running sums of the inputs that lead back to the leaves; others get nothing.
+    std::vector<Var<T>*> sums(node->inputs.size(), nullptr);
     for (size_t i = 0; i < node->inputs.size(); ++i) {
       const Var<T>& input = node->inputs[i];
-      if (!input_cots[i].defined() || !input.traced() || input.node()->tag < min_tag) continue;
-      Var<T>& acc = cotangents[input.node().get()];
-      if (!acc.defined()) {
-        acc = input_cots[i];
-      } else if (accumulates_in_place(acc)) {
-        Tensor<T> sum = acc.value();
-        sum += input_cots[i].value();
-      } else {
-        acc = add(acc, input_cots[i]);
+      if (input.traced() && input.node()->tag >= min_tag) sums[i] = &cotangents[input.node().get()];
+    }
+    if (tracing_enabled()) {
+      const auto input_cots = node->primitive->vjp(node->inputs, *it, cot);
+      for (size_t i = 0; i < sums.size(); ++i) {
+        if (sums[i] != nullptr && input_cots[i].defined()) {
+          *sums[i] = sums[i]->defined() ? add(*sums[i], input_cots[i]) : input_cots[i];
+        }
       }
+    } else {
+      node->primitive->accumulate_vjp(node->inputs, *it, cot, sums);
     }
   }
   std::vector<Var<T>> result;

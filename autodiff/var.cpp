@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "autodiff/ops.h"
 #include "tensor/error.h"
+#include "tensor/ops.h"
 
 namespace lamppost {
 
@@ -75,6 +77,44 @@ Var<T> apply(std::shared_ptr<const Primitive<T>> primitive, std::vector<Var<T>> 
   return Var<T>(std::move(node));
 }
 
+namespace detail {
+
+template <Real T>
+bool adds_in_place(const Var<T>& sum) {
+  return !tracing && sum.node().use_count() == 1 && sum.value().owns_storage_alone() &&
+         sum.value().is_contiguous();
+}
+
+template <Real T>
+void accumulate(Var<T>& sum, const Var<T>& term) {
+  if (!sum.defined()) {
+    sum = term;
+  } else if (adds_in_place(sum)) {
+    Tensor<T> value = sum.value();
+    value += term.value();
+  } else {
+    sum = add(sum, term);
+  }
+}
+
+template bool adds_in_place(const Var<float>&);
+template bool adds_in_place(const Var<double>&);
+template void accumulate(Var<float>&, const Var<float>&);
+template void accumulate(Var<double>&, const Var<double>&);
+
+}  // namespace detail
+
+template <Real T>
+void Primitive<T>::accumulate_vjp(const std::vector<Var<T>>& primals, const Var<T>& output,
+                                  const Var<T>& cotangent, const std::vector<Var<T>*>& sums) const {
+  const std::vector<Var<T>> cotangents = vjp(primals, output, cotangent);
+  for (size_t i = 0; i < sums.size(); ++i) {
+    if (sums[i] != nullptr && cotangents[i].defined()) detail::accumulate(*sums[i], cotangents[i]);
+  }
+}
+
+template class Primitive<float>;
+template class Primitive<double>;
 template class Var<float>;
 template class Var<double>;
 template Var<float> apply(std::shared_ptr<const Primitive<float>>, std::vector<Var<float>>);

@@ -33,6 +33,11 @@ class Primitive {
   // The output's tangent given the inputs' tangents; an undefined Var in `tangents` is zero.
   virtual Var<T> jvp(const std::vector<Var<T>>& primals, const Var<T>& output,
                      const std::vector<Var<T>>& tangents) const = 0;
+  // Adds the inputs' cotangents into running sums (null where an input needs none; an
+  // undefined sum is zero), in a sweep that nothing records. The default adds what vjp gives;
+  // an op whose cotangent is mostly zeros (slice) adds its part into the sum in place.
+  virtual void accumulate_vjp(const std::vector<Var<T>>& primals, const Var<T>& output,
+                              const Var<T>& cotangent, const std::vector<Var<T>*>& sums) const;
 };
 
 namespace detail {
@@ -101,6 +106,16 @@ class NoTrace : public TraceMode {
 };
 
 bool tracing_enabled();
+
+namespace detail {
+// Whether `sum` may take further terms in place: recording is off and no other Var or tensor
+// sees its buffer.
+template <Real T>
+bool adds_in_place(const Var<T>& sum);
+// sum += term, in place when adds_in_place(sum), else as a new Var.
+template <Real T>
+void accumulate(Var<T>& sum, const Var<T>& term);
+}  // namespace detail
 
 extern template class Var<float>;
 extern template class Var<double>;

@@ -109,6 +109,15 @@ std::vector<Row<T>> rows() {
          return sum_to(x[0], {3, 1});
        }},
       {"slice_step", {{4, 5}}, [](const V& x) { return slice(x[0], 1, 1, 5, 2); }},
+      // Overlapping slices of one vector, as a model slices its layers out of one parameter
+      // vector: their cotangents are summed into pieces of one buffer.
+      {"slices_of_one_vector",
+       {{10}},
+       [](const V& x) {
+         return concat(V{mul(slice(x[0], 0, 0, 4), slice(x[0], 0, 6, 10)), slice(x[0], 0, 3, 10, 2),
+                         slice(x[0], 0, 0, 4)},
+                       0);
+       }},
       {"concat",
        {{2, 3}, {2, 2}},
        [](const V& x) {
