@@ -2,6 +2,7 @@
 // differentiable ops only, so that the rules themselves can be differentiated. Element-wise
 // rules are one table each (unary, binary); the rest are classes of their own. The derivative
 // is written beside each rule.
+#include <array>
 #include <cmath>
 #include <functional>
 #include <numbers>
@@ -42,7 +43,9 @@ class Unary final : public Primitive<T> {
  public:
   explicit Unary(UnaryRule<T> rule) : rule_(std::move(rule)) {}
   std::string_view name() const override { return rule_.name; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override { return rule_.kernel(in[0]); }
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return rule_.kernel(in[0].value());
+  }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>& x, const Var<T>& y,
                           const Var<T>& cot) const override {
     return {mul(cot, rule_.derivative(x[0], y))};
@@ -56,18 +59,13 @@ class Unary final : public Primitive<T> {
   UnaryRule<T> rule_;
 };
 
-template <Real T>
-Var<T> unary(const Var<T>& x, UnaryRule<T> rule) {
-  return apply<T>(std::make_shared<const Unary<T>>(std::move(rule)), {x});
-}
-
 // Negation is linear: its rules need no multiply.
 template <Real T>
 class Neg final : public Primitive<T> {
  public:
   std::string_view name() const override { return "neg"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return lamppost::neg(in[0]);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return lamppost::neg(in[0].value());
   }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
                           const Var<T>& cot) const override {
@@ -96,8 +94,8 @@ class Binary final : public Primitive<T> {
  public:
   explicit Binary(BinaryRule<T> rule) : rule_(std::move(rule)) {}
   std::string_view name() const override { return rule_.name; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return rule_.kernel(in[0], in[1]);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return rule_.kernel(in[0].value(), in[1].value());
   }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>& x, const Var<T>& y,
                           const Var<T>& cot) const override {
@@ -122,8 +120,9 @@ class AddSub final : public Primitive<T> {
  public:
   explicit AddSub(bool subtract) : subtract_(subtract) {}
   std::string_view name() const override { return subtract_ ? "sub" : "add"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return subtract_ ? lamppost::sub(in[0], in[1]) : lamppost::add(in[0], in[1]);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return subtract_ ? lamppost::sub(in[0].value(), in[1].value())
+                     : lamppost::add(in[0].value(), in[1].value());
   }
   // d(a +- b) = da +- db
   std::vector<Var<T>> vjp(const std::vector<Var<T>>& x, const Var<T>&,
@@ -147,10 +146,11 @@ std::pair<Var<T>, Var<T>> broadcast_pair(const Var<T>& a, const Var<T>& b, std::
   return {broadcast_to(a, shape), broadcast_to(b, shape)};
 }
 
+// Element-wise ops share one primitive object per rule, made on first use.
 template <Real T>
-Var<T> binary(const Var<T>& a, const Var<T>& b, BinaryRule<T> rule) {
-  auto [x, y] = broadcast_pair(a, b, rule.name);
-  return apply<T>(std::make_shared<const Binary<T>>(std::move(rule)), {x, y});
+Var<T> binary(const Var<T>& a, const Var<T>& b, const std::shared_ptr<const Binary<T>>& primitive) {
+  auto [x, y] = broadcast_pair(a, b, primitive->name());
+  return apply<T>(primitive, {x, y});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,8 +160,8 @@ class Where final : public Primitive<T> {
  public:
   explicit Where(Tensor<T> cond) : cond_(std::move(cond)) {}
   std::string_view name() const override { return "where"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return lamppost::where(cond_, in[0], in[1]);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return lamppost::where(cond_, in[0].value(), in[1].value());
   }
   // d where(c, a, b) = where(c, da, db)
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
@@ -212,13 +212,15 @@ class Sum final : public Primitive<T> {
   Sum(std::vector<int> axes, bool keepdims, Shape input_shape)
       : axes_(std::move(axes)), keepdims_(keepdims), input_shape_(std::move(input_shape)) {}
   std::string_view name() const override { return "sum"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return lamppost::sum(in[0], axes_, keepdims_);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return lamppost::sum(in[0].value(), axes_, keepdims_);
   }
-  // d sum(x) = sum(dx); the cotangent is spread back over the reduced axes.
+  // d sum(x) = sum(dx); the cotangent is spread back over the reduced axes (a 0-d one, of a
+  // full sum, broadcasts as it is).
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
                           const Var<T>& cot) const override {
-    return {broadcast_to(reshape(cot, kept_shape(input_shape_, axes_)), input_shape_)};
+    const Var<T> kept = cot.ndim() == 0 ? cot : reshape(cot, kept_shape(input_shape_, axes_));
+    return {broadcast_to(kept, input_shape_)};
   }
   Var<T> jvp(const std::vector<Var<T>>&, const Var<T>&,
              const std::vector<Var<T>>& tan) const override {
@@ -239,9 +241,9 @@ class Extremum final : public Primitive<T> {
   Extremum(bool is_max, int axis, bool keepdims, Shape input_shape)
       : is_max_(is_max), axis_(axis), keepdims_(keepdims), input_shape_(std::move(input_shape)) {}
   std::string_view name() const override { return is_max_ ? "max" : "min"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return is_max_ ? lamppost::max(in[0], {axis_}, keepdims_)
-                   : lamppost::min(in[0], {axis_}, keepdims_);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return is_max_ ? lamppost::max(in[0].value(), {axis_}, keepdims_)
+                   : lamppost::min(in[0].value(), {axis_}, keepdims_);
   }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>& x, const Var<T>& y,
                           const Var<T>& cot) const override {
@@ -274,7 +276,9 @@ class Reshape final : public Primitive<T> {
  public:
   Reshape(Shape from, Shape to) : from_(std::move(from)), to_(std::move(to)) {}
   std::string_view name() const override { return "reshape"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override { return in[0].reshape(to_); }
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return in[0].value().reshape(to_);
+  }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
                           const Var<T>& cot) const override {
     return {reshape(cot, from_)};
@@ -295,8 +299,8 @@ class Permute final : public Primitive<T> {
     for (size_t i = 0; i < axes_.size(); ++i) inverse_[axes_[i]] = static_cast<int>(i);
   }
   std::string_view name() const override { return "permute"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return in[0].permute(axes_);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return in[0].value().permute(axes_);
   }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
                           const Var<T>& cot) const override {
@@ -316,8 +320,8 @@ class BroadcastTo final : public Primitive<T> {
  public:
   BroadcastTo(Shape from, Shape to) : from_(std::move(from)), to_(std::move(to)) {}
   std::string_view name() const override { return "broadcast_to"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return in[0].broadcast_to(to_);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return in[0].value().broadcast_to(to_);
   }
   // The one place where a gradient is summed back to the shape an operand was broadcast from.
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
@@ -338,8 +342,8 @@ class SumTo final : public Primitive<T> {
  public:
   SumTo(Shape from, Shape to) : from_(std::move(from)), to_(std::move(to)) {}
   std::string_view name() const override { return "sum_to"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return lamppost::sum_to(in[0], to_);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return lamppost::sum_to(in[0].value(), to_);
   }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
                           const Var<T>& cot) const override {
@@ -371,8 +375,8 @@ class Slice final : public Primitive<T> {
  public:
   Slice(Shape full, SliceSpec spec) : full_(std::move(full)), spec_(spec) {}
   std::string_view name() const override { return "slice"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return in[0].slice(spec_.axis, spec_.start, spec_.stop, spec_.step);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return in[0].value().slice(spec_.axis, spec_.start, spec_.stop, spec_.step);
   }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
                           const Var<T>& cot) const override {
@@ -405,9 +409,9 @@ class Embed final : public Primitive<T> {
  public:
   Embed(Shape full, SliceSpec spec) : full_(std::move(full)), spec_(spec) {}
   std::string_view name() const override { return "embed"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
     Tensor<T> out = Tensor<T>::zeros(full_);
-    out.slice(spec_.axis, spec_.start, spec_.stop, spec_.step).assign(in[0]);
+    out.slice(spec_.axis, spec_.start, spec_.stop, spec_.step).assign(in[0].value());
     return out;
   }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
@@ -434,13 +438,13 @@ class Concat final : public Primitive<T> {
  public:
   Concat(int axis, std::vector<int64_t> sizes) : axis_(axis), sizes_(std::move(sizes)) {}
   std::string_view name() const override { return "concat"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    Shape shape = in[0].shape();
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    Shape shape = in[0].value().shape();
     shape[axis_] = std::accumulate(sizes_.begin(), sizes_.end(), int64_t{0});
     Tensor<T> out = Tensor<T>::empty(shape);
     int64_t at = 0;
     for (size_t i = 0; i < in.size(); ++i) {
-      out.slice(axis_, at, at + sizes_[i]).assign(in[i]);
+      out.slice(axis_, at, at + sizes_[i]).assign(in[i].value());
       at += sizes_[i];
     }
     return out;
@@ -478,11 +482,12 @@ class GatherRows final : public Primitive<T> {
  public:
   GatherRows(std::vector<int64_t> rows, int64_t count) : rows_(std::move(rows)), count_(count) {}
   std::string_view name() const override { return "gather_rows"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    Shape shape = in[0].shape();
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    Shape shape = in[0].value().shape();
     shape[0] = static_cast<int64_t>(rows_.size());
     Tensor<T> out = Tensor<T>::empty(shape);
-    for (size_t r = 0; r < rows_.size(); ++r) out.select(0, r).assign(in[0].select(0, rows_[r]));
+    for (size_t r = 0; r < rows_.size(); ++r)
+      out.select(0, r).assign(in[0].value().select(0, rows_[r]));
     return out;
   }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
@@ -506,13 +511,13 @@ class ScatterAddRows final : public Primitive<T> {
   ScatterAddRows(std::vector<int64_t> rows, int64_t count)
       : rows_(std::move(rows)), count_(count) {}
   std::string_view name() const override { return "scatter_add_rows"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    Shape shape = in[0].shape();
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    Shape shape = in[0].value().shape();
     shape[0] = count_;
     Tensor<T> out = Tensor<T>::zeros(shape);
     for (size_t r = 0; r < rows_.size(); ++r) {
       Tensor<T> row = out.select(0, rows_[r]);
-      row += in[0].select(0, r);
+      row += in[0].value().select(0, r);
     }
     return out;
   }
@@ -539,28 +544,39 @@ Var<T> scatter_add_rows(const Var<T>& x, const std::vector<int64_t>& rows, int64
 // matmul: d(A B) = dA B + A dB; the cotangent gives dA = C' B^T and dB = A^T C', summed over
 // the batch for an operand shared by every batch.
 template <Real T>
+Var<T> matmul_op(const Var<T>& a, const Var<T>& b, bool transpose_a, bool transpose_b);
+
+// op(A) op(B), op transposing the last two axes or not. The transposes are strided views that
+// GEMM reads directly, so the rules, which need A^T and B^T, make no transpose nodes.
+template <Real T>
 class Matmul final : public Primitive<T> {
  public:
+  Matmul(bool transpose_a, bool transpose_b) : ta_(transpose_a), tb_(transpose_b) {}
   std::string_view name() const override { return "matmul"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& in) const override {
-    return lamppost::matmul(in[0], in[1]);
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    return lamppost::matmul(ta_ ? in[0].value().transpose(-2, -1) : in[0].value(),
+                            tb_ ? in[1].value().transpose(-2, -1) : in[1].value());
   }
+  // With C = op(A) op(B): dA = dC op(B)^T, or its transpose op(B) dC^T when op(A) = A^T;
+  // dB = op(A)^T dC, or dC^T op(A) when op(B) = B^T.
   std::vector<Var<T>> vjp(const std::vector<Var<T>>& x, const Var<T>&,
                           const Var<T>& cot) const override {
     const Var<T>& a = x[0];
     const Var<T>& b = x[1];
     Var<T> da, db;
     if (a.traced()) {
-      da = matmul(cot, transpose(b));  // [.., m, n] x [.., n, k] -> [.., m, k]
+      da = ta_ ? matmul_op(b, cot, tb_, true) : matmul_op(cot, b, false, !tb_);
       if (a.ndim() == 2 && da.ndim() == 3) da = sum(da, {0});
     }
     if (b.traced()) {
-      if (b.ndim() == 2 && a.ndim() == 3) {
-        // sum over the batch of A_i^T C'_i, as one GEMM: [k, b*m] x [b*m, n] -> [k, n]
-        const int64_t k = a.shape()[2], n = cot.shape()[2];
-        db = matmul(transpose(reshape(a, {-1, k})), reshape(cot, {-1, n}));
+      if (b.ndim() == 2 && a.ndim() == 3 && !ta_) {
+        // summed over the batch of A_i^T C'_i, as one GEMM: [k, b*m] x [b*m, n] -> [k, n]
+        const Var<T> a_rows = reshape(a, {-1, a.shape()[2]});
+        const Var<T> cot_rows = reshape(cot, {-1, cot.shape()[2]});
+        db = tb_ ? matmul_op(cot_rows, a_rows, true, false)
+                 : matmul_op(a_rows, cot_rows, true, false);
       } else {
-        db = matmul(transpose(a), cot);  // [.., k, m] x [.., m, n] -> [.., k, n]
+        db = tb_ ? matmul_op(cot, a, true, ta_) : matmul_op(a, cot, !ta_, false);
         if (b.ndim() == 2 && db.ndim() == 3) db = sum(db, {0});
       }
     }
@@ -568,9 +584,55 @@ class Matmul final : public Primitive<T> {
   }
   Var<T> jvp(const std::vector<Var<T>>& x, const Var<T>&,
              const std::vector<Var<T>>& tan) const override {
-    if (!tan[1].defined()) return matmul(tan[0], x[1]);
-    if (!tan[0].defined()) return matmul(x[0], tan[1]);
-    return add(matmul(tan[0], x[1]), matmul(x[0], tan[1]));
+    if (!tan[1].defined()) return matmul_op(tan[0], x[1], ta_, tb_);
+    if (!tan[0].defined()) return matmul_op(x[0], tan[1], ta_, tb_);
+    return add(matmul_op(tan[0], x[1], ta_, tb_), matmul_op(x[0], tan[1], ta_, tb_));
+  }
+
+ private:
+  bool ta_;
+  bool tb_;
+};
+
+template <Real T>
+Var<T> matmul_op(const Var<T>& a, const Var<T>& b, bool transpose_a, bool transpose_b) {
+  static const std::array<std::shared_ptr<const Matmul<T>>, 4> primitives = {
+      std::make_shared<const Matmul<T>>(false, false),
+      std::make_shared<const Matmul<T>>(false, true),
+      std::make_shared<const Matmul<T>>(true, false),
+      std::make_shared<const Matmul<T>>(true, true)};
+  return apply<T>(primitives[2 * transpose_a + transpose_b], {a, b});
+}
+
+// x W + b for a batch of rows x [n, in], W [in, out] and b [out]: one GEMM onto rows of b, and
+// one node where matmul, broadcast and add would make three (per-op cost rules small networks).
+template <Real T>
+class Linear final : public Primitive<T> {
+ public:
+  std::string_view name() const override { return "linear"; }
+  Tensor<T> forward(std::span<const Var<T>> in) const override {
+    const Tensor<T>& x = in[0].value();
+    const Tensor<T>& weight = in[1].value();
+    Tensor<T> out = Tensor<T>::empty({x.shape()[0], weight.shape()[1]});
+    out.assign(in[2].value());
+    gemm(T(1), x, Op::none, weight, Op::none, T(1), out);
+    return out;
+  }
+  // d(x W + b) = dx W + x dW + db
+  std::vector<Var<T>> vjp(const std::vector<Var<T>>& x, const Var<T>&,
+                          const Var<T>& cot) const override {
+    return {x[0].traced() ? matmul_op(cot, x[1], false, true) : Var<T>(),
+            x[1].traced() ? matmul_op(x[0], cot, true, false) : Var<T>(),
+            x[2].traced() ? sum(cot, {0}) : Var<T>()};
+  }
+  Var<T> jvp(const std::vector<Var<T>>& x, const Var<T>& y,
+             const std::vector<Var<T>>& tan) const override {
+    Var<T> out;
+    if (tan[0].defined()) out = matmul(tan[0], x[1]);
+    if (tan[1].defined())
+      out = out.defined() ? add(out, matmul(x[0], tan[1])) : matmul(x[0], tan[1]);
+    if (tan[2].defined()) out = out.defined() ? add(out, tan[2]) : broadcast_to(tan[2], y.shape());
+    return out;
   }
 };
 
@@ -581,66 +643,73 @@ class Matmul final : public Primitive<T> {
 
 template <Real T>
 Var<T> add(const Var<T>& a, const VarArg<T>& b) {
+  static const auto primitive = std::make_shared<const AddSub<T>>(false);
   auto [x, y] = broadcast_pair(a, b, "add");
-  return apply<T>(std::make_shared<const AddSub<T>>(false), {x, y});
+  return apply<T>(primitive, {x, y});
 }
 
 template <Real T>
 Var<T> sub(const Var<T>& a, const VarArg<T>& b) {
+  static const auto primitive = std::make_shared<const AddSub<T>>(true);
   auto [x, y] = broadcast_pair(a, b, "sub");
-  return apply<T>(std::make_shared<const AddSub<T>>(true), {x, y});
+  return apply<T>(primitive, {x, y});
 }
 
 template <Real T>
 Var<T> mul(const Var<T>& a, const VarArg<T>& b) {
   // d(ab) = b da + a db
-  return binary<T>(a, b,
-                   {"mul", [](const auto& p, const auto& q) { return lamppost::mul(p, q); },
+  static const auto primitive = std::make_shared<const Binary<T>>(
+      BinaryRule<T>{"mul", [](const auto& p, const auto& q) { return lamppost::mul(p, q); },
                     [](const Var<T>& p, const Var<T>& q, const Var<T>&) {
                       return std::pair{q, p};
                     }});
+  return binary<T>(a, b, primitive);
 }
 
 template <Real T>
 Var<T> div(const Var<T>& a, const VarArg<T>& b) {
   // d(a/b) = da / b - (a/b) db / b
-  return binary<T>(a, b,
-                   {"div", [](const auto& p, const auto& q) { return lamppost::div(p, q); },
+  static const auto primitive = std::make_shared<const Binary<T>>(
+      BinaryRule<T>{"div", [](const auto& p, const auto& q) { return lamppost::div(p, q); },
                     [](const Var<T>&, const Var<T>& q, const Var<T>& y) {
                       const Var<T> inv = div(scalar<T>(1), q);
                       return std::pair{inv, neg(mul(y, inv))};
                     }});
+  return binary<T>(a, b, primitive);
 }
 
 template <Real T>
 Var<T> pow(const Var<T>& a, const VarArg<T>& b) {
   // d(a^b) = b a^(b-1) da + a^b log(a) db
-  return binary<T>(a, b,
-                   {"pow", [](const auto& p, const auto& q) { return lamppost::pow(p, q); },
+  static const auto primitive = std::make_shared<const Binary<T>>(
+      BinaryRule<T>{"pow", [](const auto& p, const auto& q) { return lamppost::pow(p, q); },
                     [](const Var<T>& p, const Var<T>& q, const Var<T>& y) {
                       return std::pair{mul(q, pow(p, sub(q, scalar<T>(1)))), mul(y, log(p))};
                     }});
+  return binary<T>(a, b, primitive);
 }
 
 template <Real T>
 Var<T> maximum(const Var<T>& a, const VarArg<T>& b) {
   // The larger operand's derivative; on ties, the first's.
-  return binary<T>(a, b,
-                   {"maximum", [](const auto& p, const auto& q) { return lamppost::maximum(p, q); },
+  static const auto primitive = std::make_shared<const Binary<T>>(
+      BinaryRule<T>{"maximum", [](const auto& p, const auto& q) { return lamppost::maximum(p, q); },
                     [](const Var<T>& p, const Var<T>& q, const Var<T>&) {
                       const Tensor<T> first = lamppost::greater_equal(p.value(), q.value());
                       return std::pair{constant(first), constant(lamppost::sub(T(1), first))};
                     }});
+  return binary<T>(a, b, primitive);
 }
 
 template <Real T>
 Var<T> minimum(const Var<T>& a, const VarArg<T>& b) {
-  return binary<T>(a, b,
-                   {"minimum", [](const auto& p, const auto& q) { return lamppost::minimum(p, q); },
+  static const auto primitive = std::make_shared<const Binary<T>>(
+      BinaryRule<T>{"minimum", [](const auto& p, const auto& q) { return lamppost::minimum(p, q); },
                     [](const Var<T>& p, const Var<T>& q, const Var<T>&) {
                       const Tensor<T> first = lamppost::less_equal(p.value(), q.value());
                       return std::pair{constant(first), constant(lamppost::sub(T(1), first))};
                     }});
+  return binary<T>(a, b, primitive);
 }
 
 template <Real T>
@@ -654,97 +723,121 @@ Var<T> where(const Tensor<T>& cond, const Var<T>& a, const VarArg<T>& b) {
 
 template <Real T>
 Var<T> neg(const Var<T>& x) {
-  return apply<T>(std::make_shared<const Neg<T>>(), {x});
+  static const auto primitive = std::make_shared<const Neg<T>>();
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> abs(const Var<T>& x) {
   // d|x| = sign(x) dx
-  return unary<T>(
-      x, {"abs", [](const auto& t) { return lamppost::abs(t); },
-          [](const Var<T>& p, const Var<T>&) { return constant(lamppost::sign(p.value())); }});
+  static const auto primitive = std::make_shared<const Unary<T>>(UnaryRule<T>{
+      "abs", [](const auto& t) { return lamppost::abs(t); },
+      [](const Var<T>& p, const Var<T>&) { return constant(lamppost::sign(p.value())); }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> exp(const Var<T>& x) {
   // d e^x = e^x dx
-  return unary<T>(x, {"exp", [](const auto& t) { return lamppost::exp(t); },
-                      [](const Var<T>&, const Var<T>& y) { return y; }});
+  static const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"exp", [](const auto& t) { return lamppost::exp(t); },
+                   [](const Var<T>&, const Var<T>& y) { return y; }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> log(const Var<T>& x) {
   // d log x = dx / x
-  return unary<T>(x, {"log", [](const auto& t) { return lamppost::log(t); },
-                      [](const Var<T>& p, const Var<T>&) { return div(scalar<T>(1), p); }});
+  static const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"log", [](const auto& t) { return lamppost::log(t); },
+                   [](const Var<T>& p, const Var<T>&) { return div(scalar<T>(1), p); }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> sqrt(const Var<T>& x) {
   // d sqrt(x) = dx / (2 sqrt(x))
-  return unary<T>(x, {"sqrt", [](const auto& t) { return lamppost::sqrt(t); },
-                      [](const Var<T>&, const Var<T>& y) { return div(scalar<T>(0.5), y); }});
+  static const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"sqrt", [](const auto& t) { return lamppost::sqrt(t); },
+                   [](const Var<T>&, const Var<T>& y) { return div(scalar<T>(0.5), y); }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> tanh(const Var<T>& x) {
   // d tanh x = (1 - tanh^2 x) dx
-  return unary<T>(x, {"tanh", [](const auto& t) { return lamppost::tanh(t); },
-                      [](const Var<T>&, const Var<T>& y) { return sub(scalar<T>(1), square(y)); }});
+  static const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"tanh", [](const auto& t) { return lamppost::tanh(t); },
+                   [](const Var<T>&, const Var<T>& y) { return sub(scalar<T>(1), square(y)); }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> erf(const Var<T>& x) {
   // d erf x = 2 / sqrt(pi) e^(-x^2) dx
-  return unary<T>(x, {"erf", [](const auto& t) { return lamppost::erf(t); },
-                      [](const Var<T>& p, const Var<T>&) {
-                        return mul(exp(neg(square(p))),
-                                   scalar<T>(std::numbers::inv_sqrtpi_v<T> * 2));
-                      }});
+  static const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"erf", [](const auto& t) { return lamppost::erf(t); },
+                   [](const Var<T>& p, const Var<T>&) {
+                     return mul(exp(neg(square(p))), scalar<T>(std::numbers::inv_sqrtpi_v<T> * 2));
+                   }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> sigmoid(const Var<T>& x) {
   // d s(x) = s(x) (1 - s(x)) dx
-  return unary<T>(x, {"sigmoid", [](const auto& t) { return lamppost::sigmoid(t); },
-                      [](const Var<T>&, const Var<T>& y) { return mul(y, sub(scalar<T>(1), y)); }});
+  static const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"sigmoid", [](const auto& t) { return lamppost::sigmoid(t); },
+                   [](const Var<T>&, const Var<T>& y) { return mul(y, sub(scalar<T>(1), y)); }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> relu(const Var<T>& x) {
   // d relu(x) = [x > 0] dx
-  return unary<T>(x, {"relu", [](const auto& t) { return lamppost::relu(t); },
-                      [](const Var<T>& p, const Var<T>&) {
-                        return constant(lamppost::greater(p.value(), T(0)));
-                      }});
+  static const auto primitive = std::make_shared<const Unary<T>>(UnaryRule<T>{
+      "relu", [](const auto& t) { return lamppost::relu(t); },
+      [](const Var<T>& p, const Var<T>&) { return constant(lamppost::greater(p.value(), T(0))); }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> sin(const Var<T>& x) {
   // d sin x = cos x dx
-  return unary<T>(x, {"sin", [](const auto& t) { return lamppost::sin(t); },
-                      [](const Var<T>& p, const Var<T>&) { return cos(p); }});
+  static const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"sin", [](const auto& t) { return lamppost::sin(t); },
+                   [](const Var<T>& p, const Var<T>&) { return cos(p); }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> cos(const Var<T>& x) {
   // d cos x = -sin x dx
-  return unary<T>(x, {"cos", [](const auto& t) { return lamppost::cos(t); },
-                      [](const Var<T>& p, const Var<T>&) { return neg(sin(p)); }});
+  static const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"cos", [](const auto& t) { return lamppost::cos(t); },
+                   [](const Var<T>& p, const Var<T>&) { return neg(sin(p)); }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> square(const Var<T>& x) {
-  return mul(x, x);
+  // d x^2 = 2 x dx
+  static const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"square", [](const auto& t) { return lamppost::mul(t, t); },
+                   [](const Var<T>& p, const Var<T>&) { return mul(p, scalar<T>(2)); }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
 Var<T> pow(const Var<T>& x, T exponent) {
   // d x^p = p x^(p-1) dx
-  return unary<T>(x, {"pow", [exponent](const auto& t) { return lamppost::pow(t, exponent); },
-                      [exponent](const Var<T>& p, const Var<T>&) {
-                        return mul(pow(p, exponent - 1), scalar<T>(exponent));
-                      }});
+  // The rule holds the exponent, so each call makes its own primitive.
+  const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"pow", [exponent](const auto& t) { return lamppost::pow(t, exponent); },
+                   [exponent](const Var<T>& p, const Var<T>&) {
+                     return mul(pow(p, exponent - 1), scalar<T>(exponent));
+                   }});
+  return apply<T>(primitive, {x});
 }
 
 template <Real T>
@@ -843,7 +936,8 @@ Var<T> concat(const std::vector<Var<T>>& parts, int axis) {
     sizes.push_back(got[a]);
   }
   if (parts.size() == 1) return parts[0];
-  return apply<T>(std::make_shared<const Concat<T>>(a, std::move(sizes)), parts);
+  return apply<T>(std::make_shared<const Concat<T>>(a, std::move(sizes)),
+                  std::span<const Var<T>>(parts));
 }
 
 template <Real T>
@@ -859,7 +953,7 @@ Var<T> gather_rows(const Var<T>& x, const std::vector<int64_t>& rows) {
 
 template <Real T>
 Var<T> matmul(const Var<T>& a, const VarArg<T>& b) {
-  return apply<T>(std::make_shared<const Matmul<T>>(), {a, b});
+  return matmul_op<T>(a, b, false, false);
 }
 
 template <Real T>
@@ -897,7 +991,12 @@ Var<T> mse(const Var<T>& prediction, const VarArg<T>& target) {
 
 template <Real T>
 Var<T> linear(const Var<T>& x, const VarArg<T>& weight, const VarArg<T>& bias) {
-  return add(matmul(x, weight), bias);  // [n, in] x [in, out] -> [n, out], + [out]
+  if (x.ndim() == 2 && weight.ndim() == 2 && bias.ndim() == 1 &&
+      x.shape()[1] == weight.shape()[0] && bias.shape()[0] == weight.shape()[1]) {
+    static const auto primitive = std::make_shared<const Linear<T>>();
+    return apply<T>(primitive, {x, weight, bias});
+  }
+  return add(matmul(x, weight), bias);  // batched, or shapes for matmul and add to check and name
 }
 
 #define LAMPPOST_INSTANTIATE(T)                                             \

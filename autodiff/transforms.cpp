@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <unordered_map>
-#include <unordered_set>
+#include <bit>
+#include <span>
 
 #include "autodiff/ops.h"
 #include "tensor/error.h"
@@ -43,7 +43,7 @@ template <Real T>
 class Identity final : public Primitive<T> {
  public:
   std::string_view name() const override { return "identity"; }
-  Tensor<T> forward(const std::vector<Tensor<T>>& inputs) const override { return inputs[0]; }
+  Tensor<T> forward(std::span<const Var<T>> inputs) const override { return inputs[0].value(); }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
                           const Var<T>& cotangent) const override {
     return {cotangent};
@@ -62,8 +62,7 @@ std::vector<Var<T>> make_leaves(const std::vector<Var<T>>& args, std::string_vie
   static const auto identity = std::make_shared<const Identity<T>>();
   for (size_t i = 0; i < args.size(); ++i) {
     LAMPPOST_CHECK(args[i].defined(), transform, "argument {} is an undefined Var", i);
-    auto node = std::make_shared<Node<T>>();
-    node->value = args[i].value();
+    auto node = std::make_shared<Node<T>>(args[i].value());
     if (args[i].traced()) {
       node->primitive = identity;
       node->inputs = {args[i]};
@@ -74,45 +73,138 @@ std::vector<Var<T>> make_leaves(const std::vector<Var<T>>& args, std::string_vie
   return leaves;
 }
 
-// Traced ancestors of `output` that may depend on the leaves (tag >= min_tag), inputs before
-// the nodes that use them; the leaves are boundaries. An explicit stack, not recursion: a
-// chain of 100,000 ops must not overflow the call stack.
-template <Real T>
-std::vector<Var<T>> topological_order(const Var<T>& output, uint64_t min_tag,
-                                      const std::unordered_set<const Node<T>*>& leaves) {
-  std::vector<Var<T>> order;
-  if (!output.traced() || output.node()->tag < min_tag) return order;
-  std::unordered_set<const Node<T>*> visited{output.node().get()};
-  std::vector<std::pair<Var<T>, size_t>> stack{{output, 0}};
-  while (!stack.empty()) {
-    auto& [var, next] = stack.back();
-    const Node<T>& node = *var.node();
-    if (!leaves.contains(&node) && next < node.inputs.size()) {
-      const Var<T>& input = node.inputs[next++];
-      if (input.traced() && input.node()->tag >= min_tag &&
-          visited.insert(input.node().get()).second) {
-        stack.emplace_back(input, 0);
-      }
-      continue;
-    }
-    order.push_back(std::move(var));
-    stack.pop_back();
+// Positions of nodes by address, for one sweep: open addressing in one array, so that entries
+// cost no allocation each (std::unordered_map cost a small network's sweeps more than its ops).
+class NodePositions {
+ public:
+  static constexpr int32_t kAbsent = -1;
+
+  explicit NodePositions(size_t expected) : slots_(std::bit_ceil(2 * expected + 2)) {}
+
+  // Empties the table in time proportional to its entries, not its size.
+  void clear() {
+    for (const size_t i : used_) slots_[i] = Slot();
+    used_.clear();
   }
-  return order;
-}
 
-template <Real T>
-std::unordered_set<const Node<T>*> node_set(const std::vector<Var<T>>& leaves) {
-  std::unordered_set<const Node<T>*> set;
-  for (const Var<T>& leaf : leaves) set.insert(leaf.node().get());
-  return set;
-}
+  int32_t find(const void* node) const {
+    for (size_t i = slot_of(node);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i].node == node) return slots_[i].position;
+      if (slots_[i].node == nullptr) return kAbsent;
+    }
+  }
 
+  // The position of `node`, inserting it with `position` if it is absent; and whether it was.
+  std::pair<int32_t&, bool> try_insert(const void* node, int32_t position) {
+    if (2 * (used_.size() + 1) > slots_.size()) grow();
+    size_t i = slot_of(node);
+    for (; slots_[i].node != nullptr; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i].node == node) return {slots_[i].position, false};
+    }
+    slots_[i] = {node, position};
+    used_.push_back(i);
+    return {slots_[i].position, true};
+  }
+
+ private:
+  struct Slot {
+    const void* node = nullptr;
+    int32_t position = kAbsent;
+  };
+
+  size_t slot_of(const void* node) const {
+    // Fibonacci hashing of the address; nodes are at least 16-byte aligned.
+    const uint64_t bits = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(node) >> 4);
+    return static_cast<size_t>((bits * 0x9E3779B97F4A7C15ull) >> 32) & (slots_.size() - 1);
+  }
+
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    std::swap(old, slots_);
+    const std::vector<size_t> old_used = std::move(used_);
+    used_.clear();
+    for (const size_t i : old_used) try_insert(old[i].node, old[i].position);
+  }
+
+  std::vector<Slot> slots_;
+  std::vector<size_t> used_;  // indices of the filled slots
+};
+
+// The traced ancestors of an output that may depend on the leaves (tag >= the oldest leaf's):
+// inputs before the nodes that use them, each node's inputs as positions in that order (or
+// NodePositions::kAbsent for inputs outside it), and the leaves' positions. The leaves are
+// boundaries: the walk does not pass through them.
 template <Real T>
-uint64_t oldest_tag(const std::vector<Var<T>>& leaves) {
-  uint64_t tag = UINT64_MAX;
-  for (const Var<T>& leaf : leaves) tag = std::min(tag, leaf.node()->tag);
-  return tag;
+struct Subgraph {
+  std::vector<Var<T>> order;
+  std::vector<int32_t> first_input;  // order[k]'s inputs are at inputs[first_input[k] ...]
+  std::vector<int32_t> inputs;
+  std::vector<bool> is_leaf;
+  std::vector<int32_t> leaf_positions;  // per leaf
+
+  std::span<const int32_t> inputs_of(size_t k) const {
+    return {inputs.data() + first_input[k], node(k).inputs.size()};
+  }
+  const Node<T>& node(size_t k) const { return *order[k].node(); }
+  // Whether the sweep runs order[k]'s rule: not for leaves and constants.
+  bool has_rule(size_t k) const { return !is_leaf[k] && node(k).primitive != nullptr; }
+};
+
+// An explicit stack, not recursion: a chain of 100,000 ops must not overflow the call stack.
+template <Real T>
+Subgraph<T> trace_subgraph(const Var<T>& output, const std::vector<Var<T>>& leaves) {
+  uint64_t min_tag = UINT64_MAX;
+  NodePositions leaf_set(leaves.size());
+  for (const Var<T>& leaf : leaves) {
+    min_tag = std::min(min_tag, leaf.node()->tag);
+    leaf_set.try_insert(leaf.node().get(), 0);
+  }
+  auto within = [min_tag](const Var<T>& var) { return var.traced() && var.node()->tag >= min_tag; };
+  Subgraph<T> graph;
+  // Kept per thread and emptied on the way out (nothing in here can call back into it): a
+  // fresh table per sweep cost a small network's sweep more than its ops did.
+  thread_local NodePositions positions(64);
+  thread_local std::vector<std::pair<const Var<T>*, size_t>> stack;
+  struct Clear {
+    ~Clear() {
+      positions.clear();
+      stack.clear();
+    }
+  } clear;
+  constexpr int32_t kOnStack = -2;  // visited, not yet placed
+  if (within(output)) {
+    positions.try_insert(output.node().get(), kOnStack);
+    stack.emplace_back(&output, 0);
+    while (!stack.empty()) {
+      auto& [var, next] = stack.back();
+      const Node<T>& node = *var->node();
+      if (leaf_set.find(&node) == NodePositions::kAbsent && next < node.inputs.size()) {
+        const Var<T>& input = node.inputs[next++];
+        if (within(input) && positions.try_insert(input.node().get(), kOnStack).second) {
+          stack.emplace_back(&input, 0);
+        }
+        continue;
+      }
+      positions.try_insert(&node, 0).first = static_cast<int32_t>(graph.order.size());
+      graph.order.push_back(*var);
+      stack.pop_back();
+    }
+  }
+  const size_t size = graph.order.size();
+  graph.first_input.resize(size);
+  graph.is_leaf.resize(size);
+  for (size_t k = 0; k < size; ++k) {
+    const Node<T>& node = graph.node(k);
+    graph.is_leaf[k] = leaf_set.find(&node) != NodePositions::kAbsent;
+    graph.first_input[k] = static_cast<int32_t>(graph.inputs.size());
+    for (const Var<T>& input : node.inputs) {
+      graph.inputs.push_back(within(input) && !graph.is_leaf[k] ? positions.find(input.node().get())
+                                                                : NodePositions::kAbsent);
+    }
+  }
+  for (const Var<T>& leaf : leaves)
+    graph.leaf_positions.push_back(positions.find(leaf.node().get()));
+  return graph;
 }
 
 // Reverse sweep: cotangents of the leaves given the output's cotangent (zeros for a leaf the
@@ -120,43 +212,39 @@ uint64_t oldest_tag(const std::vector<Var<T>>& leaves) {
 template <Real T>
 std::vector<Var<T>> backward(const Var<T>& output, const Var<T>& cotangent,
                              const std::vector<Var<T>>& leaves) {
-  const auto leaf_set = node_set(leaves);
-  const uint64_t min_tag = oldest_tag(leaves);
-  const auto order = topological_order(output, min_tag, leaf_set);
+  const Subgraph<T> graph = trace_subgraph(output, leaves);
   const TraceMode mode(TransformScope::sweep_traced());
 
-  std::unordered_map<const Node<T>*, Var<T>> cotangents;
-  if (!order.empty()) cotangents[output.node().get()] = cotangent;
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const Node<T>* node = it->node().get();
-    if (leaf_set.contains(node) || !node->primitive) continue;
-    auto found = cotangents.find(node);
-    if (found == cotangents.end()) continue;
-    const Var<T> cot = std::move(found->second);
-    cotangents.erase(found);  // each node's cotangent is complete here and needed no more
+  std::vector<Var<T>> cotangents(graph.order.size());
+  if (!graph.order.empty()) cotangents.back() = cotangent;  // the output comes last
+  std::vector<Var<T>*> sums;
+  for (size_t k = graph.order.size(); k-- > 0;) {
+    if (!graph.has_rule(k) || !cotangents[k].defined()) continue;
+    const Var<T> cot = std::move(cotangents[k]);  // complete here, and needed no more
+    const Node<T>& node = graph.node(k);
     // Running sums of the inputs that lead back to the leaves; others get nothing.
-    std::vector<Var<T>*> sums(node->inputs.size(), nullptr);
-    for (size_t i = 0; i < node->inputs.size(); ++i) {
-      const Var<T>& input = node->inputs[i];
-      if (input.traced() && input.node()->tag >= min_tag) sums[i] = &cotangents[input.node().get()];
+    sums.clear();
+    for (const int32_t input : graph.inputs_of(k)) {
+      sums.push_back(input != NodePositions::kAbsent ? &cotangents[input] : nullptr);
     }
     if (tracing_enabled()) {
-      const auto input_cots = node->primitive->vjp(node->inputs, *it, cot);
+      const auto input_cots = node.primitive->vjp(node.inputs, graph.order[k], cot);
       for (size_t i = 0; i < sums.size(); ++i) {
         if (sums[i] != nullptr && input_cots[i].defined()) {
           *sums[i] = sums[i]->defined() ? add(*sums[i], input_cots[i]) : input_cots[i];
         }
       }
     } else {
-      node->primitive->accumulate_vjp(node->inputs, *it, cot, sums);
+      node.primitive->accumulate_vjp(node.inputs, graph.order[k], cot, sums);
     }
   }
   std::vector<Var<T>> result;
   result.reserve(leaves.size());
-  for (const Var<T>& leaf : leaves) {
-    auto found = cotangents.find(leaf.node().get());
-    result.push_back(found != cotangents.end() ? found->second
-                                               : Var<T>(Tensor<T>::zeros(leaf.shape())));
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    const int32_t position = graph.leaf_positions[i];
+    result.push_back(position != NodePositions::kAbsent && cotangents[position].defined()
+                         ? cotangents[position]
+                         : Var<T>(Tensor<T>::zeros(leaves[i].shape())));
   }
   return result;
 }
@@ -166,36 +254,41 @@ std::vector<Var<T>> backward(const Var<T>& output, const Var<T>& cotangent,
 template <Real T>
 Var<T> forward_tangent(const Var<T>& output, const std::vector<Var<T>>& leaves,
                        const std::vector<Var<T>>& tangents) {
-  const auto leaf_set = node_set(leaves);
-  const auto order = topological_order(output, oldest_tag(leaves), leaf_set);
+  const Subgraph<T> graph = trace_subgraph(output, leaves);
   const TraceMode mode(TransformScope::sweep_traced());
+  const size_t size = graph.order.size();
 
-  std::unordered_map<const Node<T>*, int> readers;
-  for (const Var<T>& var : order) {
-    if (leaf_set.contains(var.node().get())) continue;
-    for (const Var<T>& input : var.node()->inputs) ++readers[input.node().get()];
+  std::vector<int32_t> readers(size, 0);
+  for (const int32_t input : graph.inputs) {
+    if (input != NodePositions::kAbsent) ++readers[input];
   }
-  std::unordered_map<const Node<T>*, Var<T>> tangent_of;
-  for (size_t i = 0; i < leaves.size(); ++i) tangent_of[leaves[i].node().get()] = tangents[i];
-
-  for (const Var<T>& var : order) {
-    const Node<T>* node = var.node().get();
-    if (leaf_set.contains(node) || !node->primitive) continue;
-    std::vector<Var<T>> input_tangents(node->inputs.size());
-    bool any = false;
-    for (size_t i = 0; i < node->inputs.size(); ++i) {
-      const Node<T>* input = node->inputs[i].node().get();
-      auto found = tangent_of.find(input);
-      if (found != tangent_of.end()) {
-        input_tangents[i] = found->second;
-        any = true;
-      }
-      if (--readers[input] == 0 && input != output.node().get()) tangent_of.erase(input);
+  std::vector<Var<T>> tangent_of(size);
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    if (graph.leaf_positions[i] != NodePositions::kAbsent) {
+      tangent_of[graph.leaf_positions[i]] = tangents[i];
     }
-    if (any) tangent_of[node] = node->primitive->jvp(node->inputs, var, input_tangents);
   }
-  auto found = tangent_of.find(output.node().get());
-  return found != tangent_of.end() ? found->second : Var<T>(Tensor<T>::zeros(output.shape()));
+  std::vector<Var<T>> input_tangents;
+  for (size_t k = 0; k < size; ++k) {
+    if (!graph.has_rule(k)) continue;
+    input_tangents.assign(graph.node(k).inputs.size(), Var<T>());
+    bool any = false;
+    size_t i = 0;
+    for (const int32_t input : graph.inputs_of(k)) {
+      if (input != NodePositions::kAbsent) {
+        input_tangents[i] = tangent_of[input];
+        any = any || input_tangents[i].defined();
+        if (--readers[input] == 0) tangent_of[input] = Var<T>();
+      }
+      ++i;
+    }
+    if (any) {
+      tangent_of[k] =
+          graph.node(k).primitive->jvp(graph.node(k).inputs, graph.order[k], input_tangents);
+    }
+  }
+  return size != 0 && tangent_of.back().defined() ? tangent_of.back()
+                                                  : Var<T>(Tensor<T>::zeros(output.shape()));
 }
 
 void check_argnums(const std::vector<int>& argnums, size_t count, std::string_view transform) {
@@ -307,7 +400,7 @@ Var<T> jacobian_reverse(const UnaryFunction<T>& f, const Var<T>& x) {
     rows.push_back(reshape(detail::backward(out, Var<T>(basis), leaves)[0], {1, x.numel()}));
   }
   Shape shape = out.shape();
-  shape.insert(shape.end(), x.shape().begin(), x.shape().end());
+  for (const int64_t extent : x.shape()) shape.push_back(extent);
   if (rows.empty()) return Var<T>(Tensor<T>::zeros(shape));
   return reshape(concat(rows, 0), shape);
 }
@@ -327,7 +420,7 @@ Var<T> jacobian_forward(const UnaryFunction<T>& f, const Var<T>& x) {
         reshape(detail::forward_tangent(out, leaves, {Var<T>(basis)}), {out.numel(), 1}));
   }
   Shape shape = out.shape();
-  shape.insert(shape.end(), x.shape().begin(), x.shape().end());
+  for (const int64_t extent : x.shape()) shape.push_back(extent);
   if (columns.empty()) return Var<T>(Tensor<T>::zeros(shape));
   return reshape(concat(columns, 1), shape);
 }

@@ -47,9 +47,7 @@ template struct Node<double>;
 }  // namespace detail
 
 template <Real T>
-Var<T>::Var(Tensor<T> value) : node_(std::make_shared<detail::Node<T>>()) {
-  node_->value = std::move(value);
-}
+Var<T>::Var(Tensor<T> value) : node_(std::make_shared<detail::Node<T>>(std::move(value))) {}
 
 template <Real T>
 const Tensor<T>& Var<T>::value() const {
@@ -58,20 +56,16 @@ const Tensor<T>& Var<T>::value() const {
 }
 
 template <Real T>
-Var<T> apply(std::shared_ptr<const Primitive<T>> primitive, std::vector<Var<T>> inputs) {
-  std::vector<Tensor<T>> values;
-  values.reserve(inputs.size());
+Var<T> apply(const std::shared_ptr<const Primitive<T>>& primitive, std::span<const Var<T>> inputs) {
   uint64_t tag = 0;
   for (const Var<T>& input : inputs) {
     LAMPPOST_CHECK(input.defined(), primitive->name(), "an input is an undefined Var");
-    values.push_back(input.value());
     tag = std::max(tag, input.node()->tag);
   }
-  auto node = std::make_shared<detail::Node<T>>();
-  node->value = primitive->forward(values);
+  auto node = std::make_shared<detail::Node<T>>(primitive->forward(inputs));
   if (tracing && tag != 0) {
-    node->primitive = std::move(primitive);
-    node->inputs = std::move(inputs);
+    node->primitive = primitive;
+    node->inputs.assign(inputs.begin(), inputs.end());
     node->tag = tag;
   }
   return Var<T>(std::move(node));
@@ -117,7 +111,9 @@ template class Primitive<float>;
 template class Primitive<double>;
 template class Var<float>;
 template class Var<double>;
-template Var<float> apply(std::shared_ptr<const Primitive<float>>, std::vector<Var<float>>);
-template Var<double> apply(std::shared_ptr<const Primitive<double>>, std::vector<Var<double>>);
+template Var<float> apply(const std::shared_ptr<const Primitive<float>>&,
+                          std::span<const Var<float>>);
+template Var<double> apply(const std::shared_ptr<const Primitive<double>>&,
+                           std::span<const Var<double>>);
 
 }  // namespace lamppost

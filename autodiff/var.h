@@ -9,8 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
+#include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tensor/tensor.h"
@@ -25,7 +28,8 @@ class Primitive {
  public:
   virtual ~Primitive() = default;
   virtual std::string_view name() const = 0;
-  virtual Tensor<T> forward(const std::vector<Tensor<T>>& inputs) const = 0;
+  // The output's value from the inputs' values (inputs[i].value()).
+  virtual Tensor<T> forward(std::span<const Var<T>> inputs) const = 0;
   // Cotangents of the inputs given the output's cotangent; an undefined Var where an input
   // gets none (it is not differentiable there, or the rule knows the result is zero).
   virtual std::vector<Var<T>> vjp(const std::vector<Var<T>>& primals, const Var<T>& output,
@@ -44,6 +48,8 @@ namespace detail {
 
 template <Real T>
 struct Node {
+  explicit Node(Tensor<T> v) : value(std::move(v)) {}
+
   Tensor<T> value;
   std::shared_ptr<const Primitive<T>> primitive;  // null for constants
   std::vector<Var<T>> inputs;
@@ -84,7 +90,12 @@ class Var {
 // Runs a primitive: its forward kernel on the inputs' values, and a node in the graph when
 // tracing is on and some input is traced.
 template <Real T>
-Var<T> apply(std::shared_ptr<const Primitive<T>> primitive, std::vector<Var<T>> inputs);
+Var<T> apply(const std::shared_ptr<const Primitive<T>>& primitive, std::span<const Var<T>> inputs);
+template <Real T>
+Var<T> apply(const std::shared_ptr<const Primitive<T>>& primitive,
+             std::initializer_list<Var<T>> inputs) {
+  return apply<T>(primitive, std::span<const Var<T>>(inputs.begin(), inputs.size()));
+}
 
 // Sets whether ops record graph nodes, for a scope, and restores the previous setting.
 class TraceMode {

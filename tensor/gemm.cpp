@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cassert>
 #include <memory>
+#include <vector>
 
 #include "tensor/error.h"
 #include "tensor/parallel.h"
@@ -35,14 +36,14 @@ class PackBuffer {
  public:
   T* reserve(int64_t count) {
     if (count > capacity_) {
-      storage_ = allocate<T>(count);
+      storage_ = allocate(count, sizeof(T));
       capacity_ = count;
     }
-    return storage_.get();
+    return static_cast<T*>(storage_.data());
   }
 
  private:
-  std::shared_ptr<T[]> storage_;
+  Storage storage_;
   int64_t capacity_ = 0;
 };
 
@@ -366,8 +367,93 @@ void gemm_blocked(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, M
   gemm_packed(alpha, a, b, beta, c, blocking, max_threads());
 }
 
+namespace {
+
+// Products this small (a tiny network's layers) cost less than packing them would: they run as
+// plain loops over rows of C, accumulating in the order k = 0..K-1.
+constexpr int64_t kSmallGemmWork = int64_t{1} << 14;
+
+template <Real T>
+void gemm_small(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, MatrixRef<T> c) {
+  const int64_t n = c.cols;
+  // Rows of B contiguous, so that the inner loop runs in SIMD: a transposed B is copied first.
+  thread_local std::vector<T> b_rows;
+  const T* b_data = b.data;
+  int64_t b_row_stride = b.row_stride;
+  if (b.col_stride != 1 && n > 1) {
+    b_rows.resize(static_cast<size_t>(b.rows * n));
+    for (int64_t p = 0; p < b.rows; ++p) {
+      for (int64_t j = 0; j < n; ++j)
+        b_rows[p * n + j] = b.data[p * b.row_stride + j * b.col_stride];
+    }
+    b_data = b_rows.data();
+    b_row_stride = n;
+  }
+  auto store = [&](T* out, T sum) {
+    *out = beta == T(0) ? alpha * sum : alpha * sum + beta * *out;
+  };
+  if (n == 1) {  // a matrix-vector product: one running sum per row, kept in a register
+    for (int64_t i = 0; i < c.rows; ++i) {
+      T sum = 0;
+      for (int64_t p = 0; p < a.cols; ++p) {
+        sum += a.data[i * a.row_stride + p * a.col_stride] * b.data[p * b.row_stride];
+      }
+      store(c.data + i * c.row_stride, sum);
+    }
+    return;
+  }
+  // Rows of C in groups of kRows, one vector of columns at a time: kRows independent sums in
+  // registers hide the latency of the multiply-adds. Leftover rows go one at a time, and
+  // leftover columns (fewer than a vector) element by element.
+  using Vec = GemmVector<T, GemmArch>;
+  constexpr int64_t kLanes = Vec::kLanes;
+  constexpr int64_t kRows = 4;
+  const int64_t full_columns = n / kLanes * kLanes;
+  auto rows_block = [&](int64_t i0, auto rows) {
+    for (int64_t j0 = 0; j0 < full_columns; j0 += kLanes) {
+      typename Vec::V sums[rows];
+      const typename Vec::V b_0 = Vec::load(b_data + j0);
+      for (int64_t r = 0; r < rows; ++r)
+        sums[r] = Vec::broadcast(a.data[(i0 + r) * a.row_stride]) * b_0;
+      for (int64_t p = 1; p < a.cols; ++p) {
+        const typename Vec::V b_p = Vec::load(b_data + p * b_row_stride + j0);
+        for (int64_t r = 0; r < rows; ++r) {
+          sums[r] = Vec::fma(Vec::broadcast(a.data[(i0 + r) * a.row_stride + p * a.col_stride]),
+                             b_p, sums[r]);
+        }
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        T lanes[kLanes];
+        Vec::store(lanes, sums[r]);
+        for (int64_t l = 0; l < kLanes; ++l)
+          store(c.data + (i0 + r) * c.row_stride + (j0 + l) * c.col_stride, lanes[l]);
+      }
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* a_i = a.data + (i0 + r) * a.row_stride;
+      for (int64_t j = full_columns; j < n; ++j) {
+        T sum = a_i[0] * b_data[j];
+        for (int64_t p = 1; p < a.cols; ++p)
+          sum += a_i[p * a.col_stride] * b_data[p * b_row_stride + j];
+        store(c.data + (i0 + r) * c.row_stride + j * c.col_stride, sum);
+      }
+    }
+  };
+  int64_t i = 0;
+  for (; i + kRows <= c.rows; i += kRows) rows_block(i, std::integral_constant<int64_t, kRows>());
+  for (; i < c.rows; ++i) rows_block(i, std::integral_constant<int64_t, 1>());
+}
+
+}  // namespace
+
 template <Real T>
 void gemm_strided(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, MatrixRef<T> c) {
+  // (alpha = 0 and k = 0 go to gemm_packed, which scales C without reading A and B, as BLAS does.)
+  const double work = static_cast<double>(c.rows) * static_cast<double>(c.cols) * a.cols;
+  if (work <= kSmallGemmWork && a.cols > 0 && alpha != T(0)) {
+    gemm_small(alpha, a, b, beta, c);
+    return;
+  }
   gemm_packed(alpha, a, b, beta, c, gemm_blocking<T>(), max_threads());
 }
 

@@ -215,6 +215,7 @@ class HeaderParser {
     Shape shape;
     bool trailing_comma = false;
     while (!accept(')')) {
+      if (shape.size() == kMaxDims) refuse("the shape has more than {} dimensions", kMaxDims);
       shape.push_back(parse_dimension());
       trailing_comma = accept(',');
       if (!trailing_comma) {
@@ -313,40 +314,35 @@ class TemporaryFile {
   bool kept_ = false;
 };
 
-}  // namespace
-
-namespace detail {
-
+// What save_npy writes before the data: magic, version, header length and the header dict,
+// space-padded to end in '\n' on a 64-byte boundary.
 std::string npy_prefix(std::string_view descr, const Shape& shape) {
   const std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
                                        descr, to_string(shape));
-  // Version 1.0 counts the header in 2 bytes, 2.0 in 4; like NumPy, use 2.0 only when needed.
-  auto header_length = [&](size_t fixed) {
-    const size_t total = fixed + dict.size() + 1;
-    return (total + kHeaderAlignment - 1) / kHeaderAlignment * kHeaderAlignment - fixed;
-  };
-  const int version = header_length(10) <= std::numeric_limits<uint16_t>::max() ? 1 : 2;
-  const size_t length_bytes = version == 1 ? 2 : 4;
-  const size_t length = header_length(8 + length_bytes);
-  assert(length <= std::numeric_limits<uint32_t>::max());
+  // Version 1.0 counts the header in 2 bytes: ample for kMaxDims extents (NumPy moves to 2.0
+  // only past 65535 bytes).
+  const size_t total = 10 + dict.size() + 1;
+  const size_t length = (total + kHeaderAlignment - 1) / kHeaderAlignment * kHeaderAlignment - 10;
+  static_assert(kMaxDims * 24 + 128 < std::numeric_limits<uint16_t>::max());
   std::string out(kMagic.begin(), kMagic.end());
-  out += static_cast<char>(version);
+  out += '\x01';
   out += '\0';
-  for (size_t b = 0; b < length_bytes; ++b) out += static_cast<char>((length >> (8 * b)) & 0xff);
+  out += static_cast<char>(length & 0xff);
+  out += static_cast<char>(length >> 8);
   out += dict;
   out.append(length - dict.size() - 1, ' ');
   out += '\n';
   return out;
 }
 
-}  // namespace detail
+}  // namespace
 
 template <Real T>
 void save_npy(const fs::path& path, const Tensor<T>& tensor) {
   constexpr std::string_view op = "save_npy";
   if (path.filename().empty()) file_error(op, path, "names a folder, not a file");
   const Tensor<T> data = tensor.contiguous();
-  const std::string prefix = detail::npy_prefix(sizeof(T) == 4 ? "<f4" : "<f8", data.shape());
+  const std::string prefix = npy_prefix(sizeof(T) == 4 ? "<f4" : "<f8", data.shape());
 
   TemporaryFile temporary;
   File file(temporary.create_beside(path));

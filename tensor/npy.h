@@ -4,8 +4,6 @@
 #pragma once
 
 #include <filesystem>
-#include <string>
-#include <string_view>
 
 #include "tensor/tensor.h"
 
@@ -20,21 +18,15 @@ namespace lamppost {
 template <Real T>
 void save_npy(const std::filesystem::path& path, const Tensor<T>& tensor);
 
-// Reads an NPY file of version 1.0, 2.0 or 3.0 holding a C-order '<f4' or '<f8' array of any
-// number of dimensions (0-d included). A file of the other float type is converted to T (f8
+// Reads an NPY file of version 1.0, 2.0 or 3.0 holding a C-order '<f4' or '<f8' array of up to
+// kMaxDims dimensions (0-d included). A file of the other float type is converted to T (f8
 // to float rounds to nearest). Everything else is refused with Error("[load_npy] '<path>':
 // <reason>") before any allocation sized by the file: a missing or unreadable file, a bad
 // magic string, an unsupported version, a header that does not parse, another dtype ('<i8',
-// big-endian '>f8', structured, ...), fortran_order True, a negative or overflowing dimension,
-// and a data length that does not match the shape (truncated or trailing bytes).
+// big-endian '>f8', structured, ...), fortran_order True, more than kMaxDims dimensions, a
+// negative or overflowing dimension, and a data length that does not match the shape
+// (truncated or trailing bytes).
 template <Real T>
 Tensor<T> load_npy(const std::filesystem::path& path);
-
-namespace detail {
-// What save_npy writes before the data: magic, version, header length and the header dict,
-// space-padded to end in '\n' on a 64-byte boundary. Exposed so tests can check the version
-// 2.0 fallback without building a tensor of some 20000 dimensions.
-std::string npy_prefix(std::string_view descr, const Shape& shape);
-}  // namespace detail
 
 }  // namespace lamppost

@@ -1,11 +1,14 @@
 #include "tensor/shape.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "tensor/error.h"
 
 namespace lamppost {
+
+void Shape::too_many_dimensions(size_t ndim) {
+  fail("shape", "a tensor may have at most {} dimensions, not {}", kMaxDims, ndim);
+}
 
 std::string to_string(const Shape& shape) {
   if (shape.size() == 1) return fmt::format("({},)", shape[0]);
@@ -14,14 +17,15 @@ std::string to_string(const Shape& shape) {
 
 int64_t numel(const Shape& shape, std::string_view op) {
   int64_t n = 1;
+  bool overflow = false;
   for (int64_t extent : shape) {
     LAMPPOST_CHECK(extent >= 0, op, "negative extent in shape {}", to_string(shape));
-    if (extent != 0 && n > std::numeric_limits<int64_t>::max() / extent) {
-      fail(op, "shape {} has more elements than int64_t can count", to_string(shape));
-    }
-    n *= extent;
+    overflow |= __builtin_mul_overflow(n, extent, &n);
   }
-  return n;
+  // A zero extent makes the count 0 however large the others are.
+  LAMPPOST_CHECK(!overflow || std::find(shape.begin(), shape.end(), 0) != shape.end(), op,
+                 "shape {} has more elements than int64_t can count", to_string(shape));
+  return overflow ? 0 : n;
 }
 
 Shape contiguous_strides(const Shape& shape) {

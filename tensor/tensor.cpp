@@ -1,7 +1,9 @@
 #include "tensor/tensor.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <functional>
 #include <mutex>
 #include <new>
 #include <numeric>
@@ -18,19 +20,26 @@ namespace detail {
 
 namespace {
 
+void* new_block(size_t bytes) {
+  return ::operator new (bytes, std::align_val_t{kStorageAlignment});
+}
+void delete_block(void* block) {
+  ::operator delete (block, std::align_val_t{kStorageAlignment});
+}
+
 // Large tensor buffers are kept when freed and handed out again for the same size. A fresh large
 // allocation arrives as untouched pages, and the first touch of each costs a page fault (dear
 // in a virtual machine): a backward pass, which makes temporaries the size of a layer's
 // parameters again and again, spent most of its time there. Autodiff and training loops
 // allocate the same sizes step after step, so exact sizes are reused well.
-class StorageCache {
+class LargeBlockCache {
  public:
-  static constexpr size_t kMinBytes = size_t{1} << 20;  // smaller blocks: malloc does well
+  static constexpr size_t kMinBytes = size_t{1} << 20;  // smaller blocks: SmallBlockCache or malloc
   static constexpr size_t kCapacity = size_t{1} << 31;  // bytes kept at most
 
   // Never destroyed: buffers may still be freed while static objects are torn down.
-  static StorageCache& instance() {
-    static auto* cache = new StorageCache;
+  static LargeBlockCache& instance() {
+    static auto* cache = new LargeBlockCache;
     return *cache;
   }
 
@@ -39,37 +48,40 @@ class StorageCache {
       const std::lock_guard lock(mutex_);
       auto found = free_.find(bytes);
       if (found != free_.end() && !found->second.empty()) {
-        void* p = found->second.back();
+        void* block = found->second.back();
         found->second.pop_back();
         cached_ -= bytes;
-        return p;
+        return block;
       }
     }
     try {
-      return ::operator new (bytes, std::align_val_t{kStorageAlignment});
+      return new_block(bytes);
     } catch (const std::bad_alloc&) {
       release_all();  // what is cached may be what the allocation needs
-      return ::operator new (bytes, std::align_val_t{kStorageAlignment});
+      return new_block(bytes);
     }
   }
 
-  void give(void* p, size_t bytes) {
+  void give(void* block, size_t bytes) {
     {
       const std::lock_guard lock(mutex_);
       if (cached_ + bytes <= kCapacity) {
-        free_[bytes].push_back(p);
-        cached_ += bytes;
-        return;
+        try {
+          free_[bytes].push_back(block);
+          cached_ += bytes;
+          return;
+        } catch (const std::bad_alloc&) {  // no room to remember it: free it below
+        }
       }
     }
-    ::operator delete (p, std::align_val_t{kStorageAlignment});
+    delete_block(block);
   }
 
  private:
   void release_all() {
     const std::lock_guard lock(mutex_);
     for (auto& [bytes, blocks] : free_) {
-      for (void* p : blocks) ::operator delete (p, std::align_val_t{kStorageAlignment});
+      for (void* block : blocks) delete_block(block);
     }
     free_.clear();
     cached_ = 0;
@@ -80,25 +92,94 @@ class StorageCache {
   size_t cached_ = 0;
 };
 
-}  // namespace
+// Small buffers are kept per thread, in one free list per size. Ops on small tensors (the layers
+// of a tiny network) each allocate and free a buffer or two, and an aligned malloc of more than
+// 1 KiB also consolidates glibc's fast bins every time: allocation cost more than the ops'
+// arithmetic. Per thread, so that taking and giving need no lock.
+class SmallBlockCache {
+ public:
+  static constexpr size_t kMaxBytes = size_t{64} << 10;  // largest block kept
+  static constexpr size_t kCapacity = size_t{16} << 20;  // bytes kept per thread at most
 
-template <Real T>
-std::shared_ptr<T[]> allocate(int64_t count) {
-  // Round the byte size up to whole cache lines so SIMD tails may read a full line.
-  const size_t bytes =
-      (static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(T) + kStorageAlignment - 1) /
-      kStorageAlignment * kStorageAlignment;
-  if (bytes >= StorageCache::kMinBytes) {
-    T* data = static_cast<T*>(StorageCache::instance().take(bytes));
-    return std::shared_ptr<T[]>(data, [bytes](T* p) { StorageCache::instance().give(p, bytes); });
+  ~SmallBlockCache() {
+    for (auto& list : free_) {
+      for (void* block : list) delete_block(block);
+    }
   }
-  T* data = static_cast<T*>(::operator new (bytes, std::align_val_t{kStorageAlignment}));
-  return std::shared_ptr<T[]>(
-      data, [](T* p) { ::operator delete (p, std::align_val_t{kStorageAlignment}); });
+
+  void* take(size_t bytes) {
+    auto& list = free_[bytes / kStorageAlignment];
+    if (list.empty()) return new_block(bytes);
+    void* block = list.back();
+    list.pop_back();
+    cached_ -= bytes;
+    return block;
+  }
+
+  void give(void* block, size_t bytes) {
+    if (cached_ + bytes <= kCapacity) {
+      try {
+        free_[bytes / kStorageAlignment].push_back(block);
+        cached_ += bytes;
+        return;
+      } catch (const std::bad_alloc&) {  // no room to remember it: free it below
+      }
+    }
+    delete_block(block);
+  }
+
+ private:
+  std::array<std::vector<void*>, kMaxBytes / kStorageAlignment + 1> free_;
+  size_t cached_ = 0;
+};
+
+thread_local bool thread_exiting = false;
+
+// This thread's cache; null while the thread exits, when blocks go straight to the heap.
+SmallBlockCache* small_block_cache() {
+  // Marks the thread as exiting before the cache goes, for buffers freed after it (by other
+  // thread-local or static objects' destructors).
+  struct Owner {
+    SmallBlockCache cache;
+    ~Owner() { thread_exiting = true; }
+  };
+  if (thread_exiting) return nullptr;
+  thread_local Owner owner;
+  return &owner.cache;
 }
 
-template std::shared_ptr<float[]> allocate<float>(int64_t);
-template std::shared_ptr<double[]> allocate<double>(int64_t);
+}  // namespace
+
+Storage allocate(int64_t count, size_t element_bytes) {
+  const size_t data_bytes =
+      (static_cast<size_t>(std::max<int64_t>(count, 1)) * element_bytes + kStorageAlignment - 1) /
+      kStorageAlignment * kStorageAlignment;
+  const size_t block_bytes = kStorageAlignment + data_bytes;  // the header's line, then the data
+  void* block;
+  if (block_bytes >= LargeBlockCache::kMinBytes) {
+    block = LargeBlockCache::instance().take(block_bytes);
+  } else if (SmallBlockCache* cache = small_block_cache();
+             cache != nullptr && block_bytes <= SmallBlockCache::kMaxBytes) {
+    block = cache->take(block_bytes);
+  } else {
+    block = new_block(block_bytes);
+  }
+  return Storage(new (block) StorageHeader{{1}, data_bytes});
+}
+
+void Storage::release(StorageHeader* header) {
+  const size_t block_bytes = kStorageAlignment + header->bytes;
+  header->~StorageHeader();
+  void* block = header;
+  if (block_bytes >= LargeBlockCache::kMinBytes) {
+    LargeBlockCache::instance().give(block, block_bytes);
+  } else if (SmallBlockCache* cache = small_block_cache();
+             cache != nullptr && block_bytes <= SmallBlockCache::kMaxBytes) {
+    cache->give(block, block_bytes);
+  } else {
+    delete_block(block);
+  }
+}
 
 namespace {
 
@@ -136,16 +217,17 @@ Tensor<T>::Tensor() : Tensor(Shape{0}) {}
 
 template <Real T>
 Tensor<T>::Tensor(Shape shape) : Tensor(empty(std::move(shape))) {
-  std::fill_n(storage_.get(), numel_, T(0));
+  std::fill_n(base(), numel_, T(0));
 }
 
 template <Real T>
-Tensor<T>::Tensor(std::shared_ptr<T[]> storage, Shape shape, Shape strides, int64_t offset)
+Tensor<T>::Tensor(detail::Storage storage, Shape shape, Shape strides, int64_t offset)
     : storage_(std::move(storage)),
       shape_(std::move(shape)),
       strides_(std::move(strides)),
       offset_(offset),
-      numel_(lamppost::numel(shape_)) {}
+      // Factories check shapes and views derive theirs from valid ones: no overflow here.
+      numel_(std::accumulate(shape_.begin(), shape_.end(), int64_t{1}, std::multiplies<>())) {}
 
 template <Real T>
 Tensor<T> Tensor<T>::with_geometry(Shape shape, Shape strides, int64_t offset) const {
@@ -156,7 +238,7 @@ template <Real T>
 Tensor<T> Tensor<T>::empty(Shape shape) {
   const int64_t count = lamppost::numel(shape, "empty");
   Shape strides = contiguous_strides(shape);
-  return Tensor(detail::allocate<T>(count), std::move(shape), std::move(strides), 0);
+  return Tensor(detail::allocate(count, sizeof(T)), std::move(shape), std::move(strides), 0);
 }
 
 template <Real T>
@@ -172,7 +254,7 @@ Tensor<T> Tensor<T>::ones(Shape shape) {
 template <Real T>
 Tensor<T> Tensor<T>::full(Shape shape, T value) {
   Tensor out = empty(std::move(shape));
-  std::fill_n(out.storage_.get(), out.numel_, value);
+  std::fill_n(out.base(), out.numel_, value);
   return out;
 }
 
@@ -189,7 +271,7 @@ Tensor<T> Tensor<T>::arange(T start, T stop, T step) {
                  "start and stop must be finite, got {} and {}", start, stop);
   const auto count = static_cast<int64_t>(std::max(0.0, std::ceil((double(stop) - start) / step)));
   Tensor out = empty({count});
-  for (int64_t i = 0; i < count; ++i) out.storage_[i] = start + static_cast<T>(i) * step;
+  for (int64_t i = 0; i < count; ++i) out.base()[i] = start + static_cast<T>(i) * step;
   return out;
 }
 
@@ -200,7 +282,7 @@ Tensor<T> Tensor<T>::linspace(T start, T stop, int64_t count) {
   for (int64_t i = 0; i < count; ++i) {
     // Computed from both ends so the last element is exactly stop.
     const double t = count == 1 ? 0.0 : double(i) / double(count - 1);
-    out.storage_[i] = static_cast<T>((1.0 - t) * start + t * stop);
+    out.base()[i] = static_cast<T>((1.0 - t) * start + t * stop);
   }
   return out;
 }
@@ -210,7 +292,7 @@ Tensor<T> Tensor<T>::eye(int64_t rows, int64_t cols) {
   if (cols < 0) cols = rows;
   LAMPPOST_CHECK(rows >= 0, "eye", "rows must be non-negative, got {}", rows);
   Tensor out({rows, cols});
-  for (int64_t i = 0; i < std::min(rows, cols); ++i) out.storage_[i * cols + i] = T(1);
+  for (int64_t i = 0; i < std::min(rows, cols); ++i) out.base()[i * cols + i] = T(1);
   return out;
 }
 
@@ -227,7 +309,7 @@ Tensor<T> Tensor<T>::from_vector(const std::vector<T>& values, Shape shape) {
                  "{} values do not fill shape {} ({} elements)", values.size(), to_string(shape),
                  count);
   Tensor out = empty(std::move(shape));
-  std::copy(values.begin(), values.end(), out.storage_.get());
+  std::copy(values.begin(), values.end(), out.base());
   return out;
 }
 
@@ -264,18 +346,18 @@ int64_t Tensor<T>::linear_offset(std::initializer_list<int64_t> index, const cha
 
 template <Real T>
 T& Tensor<T>::at(std::initializer_list<int64_t> index) {
-  return storage_[linear_offset(index, "at")];
+  return base()[linear_offset(index, "at")];
 }
 
 template <Real T>
 T Tensor<T>::at(std::initializer_list<int64_t> index) const {
-  return storage_[linear_offset(index, "at")];
+  return base()[linear_offset(index, "at")];
 }
 
 template <Real T>
 T Tensor<T>::item() const {
   LAMPPOST_CHECK(numel_ == 1, "item", "needs exactly one element, got shape {}", to_string(shape_));
-  return storage_[offset_];
+  return base()[offset_];
 }
 
 template <Real T>
@@ -296,7 +378,8 @@ Tensor<T> Tensor<T>::reshape(Shape shape) const {
     } else {
       LAMPPOST_CHECK(shape[d] >= 0, "reshape", "invalid extent in target shape {}",
                      to_string(shape));
-      known *= shape[d];
+      LAMPPOST_CHECK(!__builtin_mul_overflow(known, shape[d], &known), "reshape",
+                     "target shape {} has more elements than int64_t can count", to_string(shape));
     }
   }
   if (inferred >= 0) {

@@ -4,10 +4,11 @@
 // never negative.
 #pragma once
 
+#include <atomic>
 #include <concepts>
 #include <cstdint>
 #include <initializer_list>
-#include <memory>
+#include <utility>
 #include <vector>
 
 #include "tensor/shape.h"
@@ -18,6 +19,54 @@ template <class T>
 concept Real = std::same_as<T, float> || std::same_as<T, double>;
 
 inline constexpr size_t kStorageAlignment = 64;
+
+namespace detail {
+
+// The start of a tensor buffer: one allocation holds this header, then (kStorageAlignment bytes
+// in) the elements, so a tensor costs one allocation, not a buffer plus a shared_ptr's control
+// block.
+struct StorageHeader {
+  std::atomic<int64_t> references;
+  size_t bytes;  // of the elements, a whole number of cache lines
+};
+static_assert(sizeof(StorageHeader) <= kStorageAlignment);
+
+// A counted reference to a buffer, as shared_ptr would be.
+class Storage {
+ public:
+  Storage() = default;
+  explicit Storage(StorageHeader* header) : header_(header) {}  // adopts the one reference
+  Storage(const Storage& other) noexcept : header_(other.header_) {
+    if (header_ != nullptr) header_->references.fetch_add(1, std::memory_order_relaxed);
+  }
+  Storage(Storage&& other) noexcept : header_(std::exchange(other.header_, nullptr)) {}
+  Storage& operator=(Storage other) noexcept {
+    std::swap(header_, other.header_);
+    return *this;
+  }
+  ~Storage() {
+    if (header_ != nullptr && header_->references.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      release(header_);
+    }
+  }
+
+  void* data() const { return reinterpret_cast<char*>(header_) + kStorageAlignment; }
+  int64_t use_count() const {
+    return header_ != nullptr ? header_->references.load(std::memory_order_acquire) : 0;
+  }
+  bool operator==(const Storage& other) const { return header_ == other.header_; }
+
+ private:
+  static void release(StorageHeader* header);
+
+  StorageHeader* header_ = nullptr;
+};
+
+// A 64-byte aligned, uninitialised buffer for count elements of element_bytes each, rounded up
+// to whole cache lines so SIMD tails may read a full line.
+Storage allocate(int64_t count, size_t element_bytes);
+
+}  // namespace detail
 
 template <Real T>
 class Tensor {
@@ -54,8 +103,8 @@ class Tensor {
   bool owns_storage_alone() const { return storage_.use_count() == 1; }
 
   // Pointer to element (0, ..., 0). Mind the strides.
-  T* data() { return storage_.get() + offset_; }
-  const T* data() const { return storage_.get() + offset_; }
+  T* data() { return base() + offset_; }
+  const T* data() const { return base() + offset_; }
 
   // Element access with bounds checks (for tests and small code, not for kernels).
   T& at(std::initializer_list<int64_t> index);
@@ -88,11 +137,12 @@ class Tensor {
   void assign(const Tensor& source);  // source broadcast to this shape, then copied in
 
  private:
-  Tensor(std::shared_ptr<T[]> storage, Shape shape, Shape strides, int64_t offset);
+  Tensor(detail::Storage storage, Shape shape, Shape strides, int64_t offset);
+  T* base() const { return static_cast<T*>(storage_.data()); }
   Tensor with_geometry(Shape shape, Shape strides, int64_t offset) const;
   int64_t linear_offset(std::initializer_list<int64_t> index, const char* op) const;
 
-  std::shared_ptr<T[]> storage_;
+  detail::Storage storage_;
   Shape shape_;
   Shape strides_;
   int64_t offset_ = 0;
@@ -101,11 +151,5 @@ class Tensor {
 
 extern template class Tensor<float>;
 extern template class Tensor<double>;
-
-namespace detail {
-// 64-byte aligned, uninitialised storage for count elements.
-template <Real T>
-std::shared_ptr<T[]> allocate(int64_t count);
-}  // namespace detail
 
 }  // namespace lamppost

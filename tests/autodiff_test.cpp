@@ -139,6 +139,20 @@ std::vector<Row<T>> rows() {
       {"matmul_transposed_view",
        {{4, 3}, {4, 2}},
        [](const V& x) { return matmul(transpose(x[0]), x[1]); }},
+      // Products of x with itself have non-zero Hessians, so the hvp checks reach the rules of
+      // the transposed products that matmul's own rules make.
+      {"matmul_gram", {{3, 4}}, [](const V& x) { return matmul(x[0], transpose(x[0])); }},
+      {"matmul_gram_transposed",
+       {{3, 4}},
+       [](const V& x) { return matmul(transpose(x[0]), x[0]); }},
+      {"matmul_batched_gram",
+       {{2, 3, 4}},
+       [](const V& x) { return matmul(transpose(x[0], 1, 2), x[0]); }},
+      {"matmul_batched_times_shared",
+       {{2, 3, 3}},
+       [](const V& x) {
+         return matmul(x[0], reshape(slice(x[0], 0, 0, 1), {3, 3}));
+       }},
       {"logsumexp", {{3, 4}}, [](const V& x) { return logsumexp(x[0], 1); }},
       {"softmax", {{3, 4}}, [](const V& x) { return softmax(x[0], 0); }},
       {"log_softmax", {{3, 4}}, [](const V& x) { return log_softmax(x[0]); }},
@@ -150,6 +164,10 @@ std::vector<Row<T>> rows() {
        }},
       {"mse", {{2, 3}, {2, 3}}, [](const V& x) { return mse(x[0], x[1]); }},
       {"linear", {{3, 4}, {4, 2}, {2}}, [](const V& x) { return linear(x[0], x[1], x[2]); }},
+      {"linear_of_itself", {{3, 3}, {3}}, [](const V& x) { return linear(x[0], x[0], x[1]); }},
+      {"linear_batched",
+       {{2, 3, 4}, {4, 2}, {2}},
+       [](const V& x) { return linear(x[0], x[1], x[2]); }},
   };
 }
 

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "tensor/error.h"
+#include "tests/testing.h"
 
 namespace lamppost {
 namespace {
@@ -61,6 +64,45 @@ TYPED_TEST(TensorTest, LargeBuffersAreReusedAfterRelease) {
   EXPECT_EQ(sum_of(zeros), TypeParam(0));
 }
 
+TYPED_TEST(TensorTest, SmallBuffersAreReusedByTheirThread) {
+  const TypeParam* first = nullptr;
+  {
+    auto t = Tensor<TypeParam>::empty({100});
+    t.fill(TypeParam(3));
+    first = t.data();
+  }
+  EXPECT_EQ(Tensor<TypeParam>::empty({100}).data(), first);
+  const auto zeros = Tensor<TypeParam>::zeros({100});
+  EXPECT_EQ(zeros.data(), first);
+  EXPECT_EQ(sum_of(zeros), TypeParam(0));
+
+  // A buffer made on one thread and freed on another, and one freed while its thread exits.
+  Tensor<TypeParam> made_elsewhere;
+  std::thread([&] { made_elsewhere = Tensor<TypeParam>::full({100}, TypeParam(2)); }).join();
+  EXPECT_EQ(sum_of(made_elsewhere), TypeParam(200));
+  std::thread([moved = std::move(made_elsewhere)] {}).join();
+}
+
+TEST(ShapeTest, HoldsUpToEightExtentsLikeAVector) {
+  Shape shape{2, 3};
+  shape.insert(shape.begin(), 1);
+  shape.push_back(4);
+  EXPECT_EQ(shape, (Shape{1, 2, 3, 4}));
+  shape.erase(shape.begin() + 1);
+  EXPECT_EQ(shape, (Shape{1, 3, 4}));
+  shape.resize(5, 7);
+  EXPECT_EQ(shape, (Shape{1, 3, 4, 7, 7}));
+  shape.resize(2);
+  EXPECT_EQ(shape, (Shape{1, 3}));
+  EXPECT_NE(shape, (Shape{1, 3, 1}));
+  EXPECT_EQ(Shape(kMaxDims, 1).size(), kMaxDims);
+  EXPECT_EQ(testing::error_of([] { Tensor<float>::zeros(Shape(9, 1)); }),
+            "[shape] a tensor may have at most 8 dimensions, not 9");
+  Shape full(kMaxDims, 1);
+  EXPECT_EQ(testing::error_of([&] { full.push_back(1); }),
+            "[shape] a tensor may have at most 8 dimensions, not 9");
+}
+
 TYPED_TEST(TensorTest, ElementAccessFollowsStrides) {
   using T = TypeParam;
   auto a = Tensor<T>::arange(0, 6).reshape({2, 3});
@@ -112,6 +154,12 @@ TYPED_TEST(TensorTest, ReshapeIsAViewWhenContiguousAndACopyOtherwise) {
   EXPECT_THROW(a.reshape({5, -1}), Error);
   EXPECT_THROW(a.reshape({-1, -1}), Error);
   EXPECT_THROW(a.reshape({13}), Error);
+  // An empty tensor whose target extents overflow int64_t when multiplied is refused, not wrapped.
+  EXPECT_EQ(testing::error_of([] {
+              Tensor<T>::zeros({0}).reshape({int64_t{1} << 32, int64_t{1} << 32});
+            }),
+            "[reshape] target shape (4294967296, 4294967296) has more elements than int64_t can "
+            "count");
 }
 
 TYPED_TEST(TensorTest, BroadcastToUsesZeroStrides) {
