@@ -92,6 +92,10 @@ template <Real T>
 Var<T> sum_to(const Var<T>& x, const Shape& shape);
 template <Real T>
 Var<T> slice(const Var<T>& x, int axis, int64_t start, int64_t stop, int64_t step = 1);
+// The adjoint of taking slices: zeros of shape `full` with pieces[i] added into slice specs[i]
+// of them (overlapping slices add up).
+template <Real T>
+Var<T> embed(const Shape& full, std::vector<SliceSpec> specs, const std::vector<Var<T>>& pieces);
 template <Real T>
 Var<T> concat(const std::vector<Var<T>>& parts, int axis);
 template <Real T>

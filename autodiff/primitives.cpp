@@ -2,6 +2,7 @@
 // differentiable ops only, so that the rules themselves can be differentiated. Element-wise
 // rules are one table each (unary, binary); the rest are classes of their own. The derivative
 // is written beside each rule.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <functional>
@@ -359,16 +360,7 @@ class SumTo final : public Primitive<T> {
 };
 
 // slice(x) picks elements start, start + step, ... along an axis; embed is its adjoint: it
-// places a tensor at those positions of a zero tensor of the full shape.
-struct SliceSpec {
-  int axis;
-  int64_t start;
-  int64_t stop;
-  int64_t step;
-};
-
-template <Real T>
-Var<T> embed(const Var<T>& x, const Shape& full, SliceSpec spec);
+// adds pieces into those positions of a zero tensor of the full shape.
 
 template <Real T>
 class Slice final : public Primitive<T> {
@@ -380,24 +372,13 @@ class Slice final : public Primitive<T> {
   }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
                           const Var<T>& cot) const override {
-    return {embed(cot, full_, spec_)};
+    return {embed<T>(full_, {spec_}, {cot})};
   }
   Var<T> jvp(const std::vector<Var<T>>&, const Var<T>&,
              const std::vector<Var<T>>& tan) const override {
     return slice(tan[0], spec_.axis, spec_.start, spec_.stop, spec_.step);
   }
-  // Slices of one parameter vector (a model's layers) add into its cotangent's pieces instead
-  // of each making a full-size embedding and adding that.
-  void accumulate_vjp(const std::vector<Var<T>>& x, const Var<T>& y, const Var<T>& cot,
-                      const std::vector<Var<T>*>& sums) const override {
-    if (sums[0] == nullptr) return;
-    if (!sums[0]->defined() || !detail::adds_in_place(*sums[0])) {
-      Primitive<T>::accumulate_vjp(x, y, cot, sums);
-      return;
-    }
-    Tensor<T> piece = sums[0]->value().slice(spec_.axis, spec_.start, spec_.stop, spec_.step);
-    piece += cot.value();
-  }
+  std::optional<SliceSpec> slice_of_input() const override { return spec_; }
 
  private:
   Shape full_;
@@ -407,31 +388,68 @@ class Slice final : public Primitive<T> {
 template <Real T>
 class Embed final : public Primitive<T> {
  public:
-  Embed(Shape full, SliceSpec spec) : full_(std::move(full)), spec_(spec) {}
+  Embed(Shape full, std::vector<SliceSpec> specs)
+      : full_(std::move(full)), specs_(std::move(specs)), tiles_(tiles(full_, specs_)) {}
   std::string_view name() const override { return "embed"; }
   Tensor<T> forward(std::span<const Var<T>> in) const override {
-    Tensor<T> out = Tensor<T>::zeros(full_);
-    out.slice(spec_.axis, spec_.start, spec_.stop, spec_.step).assign(in[0].value());
+    Tensor<T> out = tiles_ ? Tensor<T>::empty(full_) : Tensor<T>::zeros(full_);
+    for (size_t i = 0; i < specs_.size(); ++i) {
+      Tensor<T> place = out.slice(specs_[i].axis, specs_[i].start, specs_[i].stop, specs_[i].step);
+      if (tiles_) {
+        place.assign(in[i].value());
+      } else {
+        place += in[i].value();
+      }
+    }
     return out;
   }
   std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const Var<T>&,
                           const Var<T>& cot) const override {
-    return {slice(cot, spec_.axis, spec_.start, spec_.stop, spec_.step)};
+    std::vector<Var<T>> pieces;
+    for (const SliceSpec& spec : specs_) {
+      pieces.push_back(slice(cot, spec.axis, spec.start, spec.stop, spec.step));
+    }
+    return pieces;
   }
-  Var<T> jvp(const std::vector<Var<T>>&, const Var<T>&,
+  Var<T> jvp(const std::vector<Var<T>>&, const Var<T>& y,
              const std::vector<Var<T>>& tan) const override {
-    return embed(tan[0], full_, spec_);
+    std::vector<SliceSpec> specs;
+    std::vector<Var<T>> pieces;
+    for (size_t i = 0; i < specs_.size(); ++i) {
+      if (!tan[i].defined()) continue;
+      specs.push_back(specs_[i]);
+      pieces.push_back(tan[i]);
+    }
+    return embed<T>(y.shape(), std::move(specs), pieces);
   }
 
  private:
-  Shape full_;
-  SliceSpec spec_;
-};
+  // Whether the slices cover the full shape once each (a parameter vector cut into all its
+  // layers): then the pieces are copied in and no zeros need writing first.
+  static bool tiles(const Shape& full, std::vector<SliceSpec> specs) {
+    if (specs.empty()) return false;
+    const int axis = specs[0].axis;
+    const int64_t n = full[axis];
+    auto clamp = [n](int64_t i) { return std::clamp(i < 0 ? i + n : i, int64_t{0}, n); };
+    for (SliceSpec& spec : specs) {
+      if (spec.axis != axis || spec.step != 1) return false;
+      spec.start = clamp(spec.start);
+      spec.stop = std::max(clamp(spec.stop), spec.start);
+    }
+    std::sort(specs.begin(), specs.end(),
+              [](const SliceSpec& a, const SliceSpec& b) { return a.start < b.start; });
+    int64_t covered = 0;
+    for (const SliceSpec& spec : specs) {
+      if (spec.start != covered) return false;
+      covered = spec.stop;
+    }
+    return covered == n;
+  }
 
-template <Real T>
-Var<T> embed(const Var<T>& x, const Shape& full, SliceSpec spec) {
-  return apply<T>(std::make_shared<const Embed<T>>(full, spec), {x});
-}
+  Shape full_;
+  std::vector<SliceSpec> specs_;
+  bool tiles_;
+};
 
 template <Real T>
 class Concat final : public Primitive<T> {
@@ -922,6 +940,25 @@ Var<T> slice(const Var<T>& x, int axis, int64_t start, int64_t stop, int64_t ste
 }
 
 template <Real T>
+Var<T> embed(const Shape& full, std::vector<SliceSpec> specs, const std::vector<Var<T>>& pieces) {
+  LAMPPOST_CHECK(specs.size() == pieces.size(), "embed", "{} slices given for {} pieces",
+                 specs.size(), pieces.size());
+  const Tensor<T> outline = Tensor<T>::scalar(0).broadcast_to(full);  // shapes, no buffer
+  for (size_t i = 0; i < specs.size(); ++i) {
+    SliceSpec& spec = specs[i];
+    spec.axis = normalize_axis(spec.axis, static_cast<int>(full.size()), "embed");
+    const Shape place = outline.slice(spec.axis, spec.start, spec.stop, spec.step).shape();
+    LAMPPOST_CHECK(pieces[i].defined() && pieces[i].shape() == place, "embed",
+                   "piece {} has shape {} but its slice of {} has shape {}", i,
+                   pieces[i].defined() ? to_string(pieces[i].shape()) : "(undefined)",
+                   to_string(full), to_string(place));
+  }
+  if (pieces.empty()) return constant(Tensor<T>::zeros(full));
+  return apply<T>(std::make_shared<const Embed<T>>(full, std::move(specs)),
+                  std::span<const Var<T>>(pieces));
+}
+
+template <Real T>
 Var<T> concat(const std::vector<Var<T>>& parts, int axis) {
   LAMPPOST_CHECK(!parts.empty(), "concat", "needs at least one tensor");
   const int a = normalize_axis(axis, parts[0].ndim(), "concat");
@@ -999,48 +1036,49 @@ Var<T> linear(const Var<T>& x, const VarArg<T>& weight, const VarArg<T>& bias) {
   return add(matmul(x, weight), bias);  // batched, or shapes for matmul and add to check and name
 }
 
-#define LAMPPOST_INSTANTIATE(T)                                             \
-  template Var<T> add(const Var<T>&, const VarArg<T>&);                     \
-  template Var<T> sub(const Var<T>&, const VarArg<T>&);                     \
-  template Var<T> mul(const Var<T>&, const VarArg<T>&);                     \
-  template Var<T> div(const Var<T>&, const VarArg<T>&);                     \
-  template Var<T> pow(const Var<T>&, const VarArg<T>&);                     \
-  template Var<T> maximum(const Var<T>&, const VarArg<T>&);                 \
-  template Var<T> minimum(const Var<T>&, const VarArg<T>&);                 \
-  template Var<T> where(const Tensor<T>&, const Var<T>&, const VarArg<T>&); \
-  template Var<T> neg(const Var<T>&);                                       \
-  template Var<T> abs(const Var<T>&);                                       \
-  template Var<T> exp(const Var<T>&);                                       \
-  template Var<T> log(const Var<T>&);                                       \
-  template Var<T> sqrt(const Var<T>&);                                      \
-  template Var<T> tanh(const Var<T>&);                                      \
-  template Var<T> erf(const Var<T>&);                                       \
-  template Var<T> sigmoid(const Var<T>&);                                   \
-  template Var<T> relu(const Var<T>&);                                      \
-  template Var<T> sin(const Var<T>&);                                       \
-  template Var<T> cos(const Var<T>&);                                       \
-  template Var<T> square(const Var<T>&);                                    \
-  template Var<T> pow(const Var<T>&, T);                                    \
-  template Var<T> sum(const Var<T>&);                                       \
-  template Var<T> sum(const Var<T>&, const std::vector<int>&, bool);        \
-  template Var<T> mean(const Var<T>&);                                      \
-  template Var<T> mean(const Var<T>&, const std::vector<int>&, bool);       \
-  template Var<T> max(const Var<T>&, int, bool);                            \
-  template Var<T> min(const Var<T>&, int, bool);                            \
-  template Var<T> reshape(const Var<T>&, const Shape&);                     \
-  template Var<T> permute(const Var<T>&, const std::vector<int>&);          \
-  template Var<T> transpose(const Var<T>&, int, int);                       \
-  template Var<T> broadcast_to(const Var<T>&, const Shape&);                \
-  template Var<T> sum_to(const Var<T>&, const Shape&);                      \
-  template Var<T> slice(const Var<T>&, int, int64_t, int64_t, int64_t);     \
-  template Var<T> concat(const std::vector<Var<T>>&, int);                  \
-  template Var<T> gather_rows(const Var<T>&, const std::vector<int64_t>&);  \
-  template Var<T> matmul(const Var<T>&, const VarArg<T>&);                  \
-  template Var<T> logsumexp(const Var<T>&, int, bool);                      \
-  template Var<T> softmax(const Var<T>&, int);                              \
-  template Var<T> log_softmax(const Var<T>&, int);                          \
-  template Var<T> cross_entropy(const Var<T>&, const Tensor<T>&);           \
-  template Var<T> mse(const Var<T>&, const VarArg<T>&);                     \
+#define LAMPPOST_INSTANTIATE(T)                                                            \
+  template Var<T> add(const Var<T>&, const VarArg<T>&);                                    \
+  template Var<T> sub(const Var<T>&, const VarArg<T>&);                                    \
+  template Var<T> mul(const Var<T>&, const VarArg<T>&);                                    \
+  template Var<T> div(const Var<T>&, const VarArg<T>&);                                    \
+  template Var<T> pow(const Var<T>&, const VarArg<T>&);                                    \
+  template Var<T> maximum(const Var<T>&, const VarArg<T>&);                                \
+  template Var<T> minimum(const Var<T>&, const VarArg<T>&);                                \
+  template Var<T> where(const Tensor<T>&, const Var<T>&, const VarArg<T>&);                \
+  template Var<T> neg(const Var<T>&);                                                      \
+  template Var<T> abs(const Var<T>&);                                                      \
+  template Var<T> exp(const Var<T>&);                                                      \
+  template Var<T> log(const Var<T>&);                                                      \
+  template Var<T> sqrt(const Var<T>&);                                                     \
+  template Var<T> tanh(const Var<T>&);                                                     \
+  template Var<T> erf(const Var<T>&);                                                      \
+  template Var<T> sigmoid(const Var<T>&);                                                  \
+  template Var<T> relu(const Var<T>&);                                                     \
+  template Var<T> sin(const Var<T>&);                                                      \
+  template Var<T> cos(const Var<T>&);                                                      \
+  template Var<T> square(const Var<T>&);                                                   \
+  template Var<T> pow(const Var<T>&, T);                                                   \
+  template Var<T> sum(const Var<T>&);                                                      \
+  template Var<T> sum(const Var<T>&, const std::vector<int>&, bool);                       \
+  template Var<T> mean(const Var<T>&);                                                     \
+  template Var<T> mean(const Var<T>&, const std::vector<int>&, bool);                      \
+  template Var<T> max(const Var<T>&, int, bool);                                           \
+  template Var<T> min(const Var<T>&, int, bool);                                           \
+  template Var<T> reshape(const Var<T>&, const Shape&);                                    \
+  template Var<T> permute(const Var<T>&, const std::vector<int>&);                         \
+  template Var<T> transpose(const Var<T>&, int, int);                                      \
+  template Var<T> broadcast_to(const Var<T>&, const Shape&);                               \
+  template Var<T> sum_to(const Var<T>&, const Shape&);                                     \
+  template Var<T> slice(const Var<T>&, int, int64_t, int64_t, int64_t);                    \
+  template Var<T> embed(const Shape&, std::vector<SliceSpec>, const std::vector<Var<T>>&); \
+  template Var<T> concat(const std::vector<Var<T>>&, int);                                 \
+  template Var<T> gather_rows(const Var<T>&, const std::vector<int64_t>&);                 \
+  template Var<T> matmul(const Var<T>&, const VarArg<T>&);                                 \
+  template Var<T> logsumexp(const Var<T>&, int, bool);                                     \
+  template Var<T> softmax(const Var<T>&, int);                                             \
+  template Var<T> log_softmax(const Var<T>&, int);                                         \
+  template Var<T> cross_entropy(const Var<T>&, const Tensor<T>&);                          \
+  template Var<T> mse(const Var<T>&, const VarArg<T>&);                                    \
   template Var<T> linear(const Var<T>&, const VarArg<T>&, const VarArg<T>&);
 LAMPPOST_INSTANTIATE(float)
 LAMPPOST_INSTANTIATE(double)

@@ -215,34 +215,48 @@ std::vector<Var<T>> backward(const Var<T>& output, const Var<T>& cotangent,
   const Subgraph<T> graph = trace_subgraph(output, leaves);
   const TraceMode mode(TransformScope::sweep_traced());
 
-  std::vector<Var<T>> cotangents(graph.order.size());
-  if (!graph.order.empty()) cotangents.back() = cotangent;  // the output comes last
-  std::vector<Var<T>*> sums;
-  for (size_t k = graph.order.size(); k-- > 0;) {
-    if (!graph.has_rule(k) || !cotangents[k].defined()) continue;
+  const size_t size = graph.order.size();
+  std::vector<Var<T>> cotangents(size);
+  if (size != 0) cotangents.back() = cotangent;  // the output comes last
+  // Cotangents of slices wait here, per sliced value, to be placed in one embed.
+  struct Pieces {
+    std::vector<SliceSpec> specs;
+    std::vector<Var<T>> parts;
+  };
+  std::vector<Pieces> pieces(size);
+  auto complete = [&](size_t k) -> Var<T>& {
+    if (!pieces[k].parts.empty()) {
+      detail::accumulate(cotangents[k], embed<T>(graph.order[k].shape(), std::move(pieces[k].specs),
+                                                 pieces[k].parts));
+      pieces[k] = Pieces();
+    }
+    return cotangents[k];
+  };
+  for (size_t k = size; k-- > 0;) {
+    if (!graph.has_rule(k) || !complete(k).defined()) continue;
     const Var<T> cot = std::move(cotangents[k]);  // complete here, and needed no more
     const Node<T>& node = graph.node(k);
-    // Running sums of the inputs that lead back to the leaves; others get nothing.
-    sums.clear();
-    for (const int32_t input : graph.inputs_of(k)) {
-      sums.push_back(input != NodePositions::kAbsent ? &cotangents[input] : nullptr);
-    }
-    if (tracing_enabled()) {
-      const auto input_cots = node.primitive->vjp(node.inputs, graph.order[k], cot);
-      for (size_t i = 0; i < sums.size(); ++i) {
-        if (sums[i] != nullptr && input_cots[i].defined()) {
-          *sums[i] = sums[i]->defined() ? add(*sums[i], input_cots[i]) : input_cots[i];
-        }
+    const std::span<const int32_t> inputs = graph.inputs_of(k);
+    if (const auto spec = node.primitive->slice_of_input()) {
+      if (inputs[0] != NodePositions::kAbsent) {
+        pieces[inputs[0]].specs.push_back(*spec);
+        pieces[inputs[0]].parts.push_back(cot);
       }
-    } else {
-      node.primitive->accumulate_vjp(node.inputs, graph.order[k], cot, sums);
+      continue;
+    }
+    const auto input_cotangents = node.primitive->vjp(node.inputs, graph.order[k], cot);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      // Only inputs that lead back to the leaves collect cotangents.
+      if (inputs[i] != NodePositions::kAbsent && input_cotangents[i].defined()) {
+        detail::accumulate(cotangents[inputs[i]], input_cotangents[i]);
+      }
     }
   }
   std::vector<Var<T>> result;
   result.reserve(leaves.size());
   for (size_t i = 0; i < leaves.size(); ++i) {
     const int32_t position = graph.leaf_positions[i];
-    result.push_back(position != NodePositions::kAbsent && cotangents[position].defined()
+    result.push_back(position != NodePositions::kAbsent && complete(position).defined()
                          ? cotangents[position]
                          : Var<T>(Tensor<T>::zeros(leaves[i].shape())));
   }

@@ -74,16 +74,11 @@ Var<T> apply(const std::shared_ptr<const Primitive<T>>& primitive, std::span<con
 namespace detail {
 
 template <Real T>
-bool adds_in_place(const Var<T>& sum) {
-  return !tracing && sum.node().use_count() == 1 && sum.value().owns_storage_alone() &&
-         sum.value().is_contiguous();
-}
-
-template <Real T>
 void accumulate(Var<T>& sum, const Var<T>& term) {
   if (!sum.defined()) {
     sum = term;
-  } else if (adds_in_place(sum)) {
+  } else if (!tracing && sum.node().use_count() == 1 && sum.value().owns_storage_alone() &&
+             sum.value().is_contiguous()) {
     Tensor<T> value = sum.value();
     value += term.value();
   } else {
@@ -91,21 +86,10 @@ void accumulate(Var<T>& sum, const Var<T>& term) {
   }
 }
 
-template bool adds_in_place(const Var<float>&);
-template bool adds_in_place(const Var<double>&);
 template void accumulate(Var<float>&, const Var<float>&);
 template void accumulate(Var<double>&, const Var<double>&);
 
 }  // namespace detail
-
-template <Real T>
-void Primitive<T>::accumulate_vjp(const std::vector<Var<T>>& primals, const Var<T>& output,
-                                  const Var<T>& cotangent, const std::vector<Var<T>*>& sums) const {
-  const std::vector<Var<T>> cotangents = vjp(primals, output, cotangent);
-  for (size_t i = 0; i < sums.size(); ++i) {
-    if (sums[i] != nullptr && cotangents[i].defined()) detail::accumulate(*sums[i], cotangents[i]);
-  }
-}
 
 template class Primitive<float>;
 template class Primitive<double>;

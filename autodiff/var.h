@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,14 @@ namespace lamppost {
 
 template <Real T>
 class Var;
+
+// Elements start, start + step, ... (< stop, step > 0) along an axis.
+struct SliceSpec {
+  int axis;
+  int64_t start;
+  int64_t stop;
+  int64_t step;
+};
 
 template <Real T>
 class Primitive {
@@ -37,11 +46,11 @@ class Primitive {
   // The output's tangent given the inputs' tangents; an undefined Var in `tangents` is zero.
   virtual Var<T> jvp(const std::vector<Var<T>>& primals, const Var<T>& output,
                      const std::vector<Var<T>>& tangents) const = 0;
-  // Adds the inputs' cotangents into running sums (null where an input needs none; an
-  // undefined sum is zero), in a sweep that nothing records. The default adds what vjp gives;
-  // an op whose cotangent is mostly zeros (slice) adds its part into the sum in place.
-  virtual void accumulate_vjp(const std::vector<Var<T>>& primals, const Var<T>& output,
-                              const Var<T>& cotangent, const std::vector<Var<T>*>& sums) const;
+  // For an op whose output is a slice of its one input, that slice; otherwise none. A reverse
+  // sweep then places the cotangents of all slices of one value (a model's layers in its
+  // parameter vector) with one op, where embedding each in zeros and adding would pass over
+  // the whole value once per slice.
+  virtual std::optional<SliceSpec> slice_of_input() const { return std::nullopt; }
 };
 
 namespace detail {
@@ -119,11 +128,8 @@ class NoTrace : public TraceMode {
 bool tracing_enabled();
 
 namespace detail {
-// Whether `sum` may take further terms in place: recording is off and no other Var or tensor
-// sees its buffer.
-template <Real T>
-bool adds_in_place(const Var<T>& sum);
-// sum += term, in place when adds_in_place(sum), else as a new Var.
+// sum += term (an undefined sum is zero): in place when recording is off and no other Var or
+// tensor sees the sum's buffer, else as a new Var.
 template <Real T>
 void accumulate(Var<T>& sum, const Var<T>& term);
 }  // namespace detail

@@ -3,6 +3,11 @@
 // sliced into layers, as models hold them. Floors (issue): gradient <= 3x forward,
 // forward-over-reverse hvp <= 3x gradient, tiny forward + gradient under 10 us.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <map>
+#include <string>
+#include <vector>
 
 #include "autodiff/ops.h"
 #include "autodiff/transforms.h"
@@ -82,31 +87,101 @@ void run(benchmark::State& state, const Mlp<T>& mlp, Work work) {
   }
 }
 
-#define LAMPPOST_MLP_BENCH(T, work)                   \
-  void BM_Mlp_##work##_##T(benchmark::State& s) {     \
-    run<T>(s, big_mlp<T>(), Work::work);              \
-  }                                                   \
-  BENCHMARK(BM_Mlp_##work##_##T)                      \
-      ->Arg(1)                                        \
-      ->Arg(2)                                        \
-      ->ArgName("threads")                            \
-      ->Unit(benchmark::kMillisecond)                 \
-      ->UseRealTime();                                \
+// The tiny network first: its per-op overhead is measured before the large runs have grown the
+// heap (after them it reads about 20% slower on the development machine).
+#define LAMPPOST_TINY_MLP_BENCH(T, work)              \
   void BM_TinyMlp_##work##_##T(benchmark::State& s) { \
     run<T>(s, tiny_mlp<T>(), Work::work);             \
   }                                                   \
   BENCHMARK(BM_TinyMlp_##work##_##T)->Arg(1)->ArgName("threads")->Unit(benchmark::kMicrosecond);
 
-LAMPPOST_MLP_BENCH(float, forward)
-LAMPPOST_MLP_BENCH(float, gradient)
-LAMPPOST_MLP_BENCH(float, hvp_forward_over_reverse)
-LAMPPOST_MLP_BENCH(float, hvp_reverse_over_reverse)
-LAMPPOST_MLP_BENCH(double, forward)
-LAMPPOST_MLP_BENCH(double, gradient)
-LAMPPOST_MLP_BENCH(double, hvp_forward_over_reverse)
-LAMPPOST_MLP_BENCH(double, hvp_reverse_over_reverse)
+#define LAMPPOST_MLP_BENCH(T, work)               \
+  void BM_Mlp_##work##_##T(benchmark::State& s) { \
+    run<T>(s, big_mlp<T>(), Work::work);          \
+  }                                               \
+  BENCHMARK(BM_Mlp_##work##_##T)                  \
+      ->Arg(1)                                    \
+      ->Arg(2)                                    \
+      ->ArgName("threads")                        \
+      ->Unit(benchmark::kMillisecond)             \
+      ->UseRealTime();
+
+#define LAMPPOST_AUTODIFF_BENCH(BENCH)    \
+  BENCH(float, forward)                   \
+  BENCH(float, gradient)                  \
+  BENCH(float, hvp_forward_over_reverse)  \
+  BENCH(float, hvp_reverse_over_reverse)  \
+  BENCH(double, forward)                  \
+  BENCH(double, gradient)                 \
+  BENCH(double, hvp_forward_over_reverse) \
+  BENCH(double, hvp_reverse_over_reverse)
+
+LAMPPOST_AUTODIFF_BENCH(LAMPPOST_TINY_MLP_BENCH)
+LAMPPOST_AUTODIFF_BENCH(LAMPPOST_MLP_BENCH)
+
+// After the usual output, the issue's floors checked against this run's medians (or single
+// runs): gradient / forward and hvp / gradient of the large MLP, and the tiny MLP's forward +
+// gradient in microseconds.
+class FloorReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (!single && !median) continue;
+      std::string name = run.run_name.str();
+      if (const auto at = name.find("/real_time"); at != std::string::npos) name.erase(at);
+      seconds_[name.substr(3)] =  // without "BM_"
+          run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+    }
+  }
+
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    bool header = false;
+    auto row = [&](const std::string& label, double value, const char* unit, double floor) {
+      if (!header) {
+        fmt::print("\n{:<44} {:>9} {:>10}  {}\n", "floor", "measured", "required", "verdict");
+        header = true;
+      }
+      fmt::print("{:<44} {:>7.2f}{:<2} {:>7.0f}{:<3}  {}\n", label, value, unit, floor, unit,
+                 value <= floor ? "meets" : "MISSES");
+    };
+    for (const char* type : {"float", "double"}) {
+      for (const char* threads : {"1", "2"}) {
+        const auto time = [&](const char* work) {
+          const auto found =
+              seconds_.find(fmt::format("Mlp_{}_{}/threads:{}", work, type, threads));
+          return found != seconds_.end() ? found->second : 0.0;
+        };
+        const double forward = time("forward"), gradient = time("gradient"),
+                     hvp = time("hvp_forward_over_reverse");
+        const std::string at =
+            fmt::format("MLP {} {} thread{}", type, threads, threads[0] == '1' ? "" : "s");
+        if (forward > 0 && gradient > 0)
+          row(at + ": gradient / forward", gradient / forward, "x", 3);
+        if (gradient > 0 && hvp > 0) row(at + ": hvp / gradient", hvp / gradient, "x", 3);
+      }
+      const auto tiny = seconds_.find(fmt::format("TinyMlp_gradient_{}/threads:1", type));
+      if (tiny != seconds_.end()) {
+        row(fmt::format("tiny MLP {}: forward + gradient", type), tiny->second * 1e6, "us", 10);
+      }
+    }
+  }
+
+ private:
+  std::map<std::string, double> seconds_;
+};
 
 }  // namespace
 }  // namespace lamppost
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  lamppost::FloorReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}

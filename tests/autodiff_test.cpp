@@ -109,6 +109,24 @@ std::vector<Row<T>> rows() {
          return sum_to(x[0], {3, 1});
        }},
       {"slice_step", {{4, 5}}, [](const V& x) { return slice(x[0], 1, 1, 5, 2); }},
+      {"embed_tiling",
+       {{3, 2}, {2, 2}},
+       [](const V& x) {
+         return embed<T>({5, 2}, {{0, 2, 5, 1}, {0, 0, 2, 1}}, {x[0], x[1]});
+       }},
+      // Slices that cut one vector into consecutive parts: their cotangents are copied into
+      // one buffer with no zeros written first.
+      {"slices_tiling_one_vector",
+       {{9}},
+       [](const V& x) {
+         return matmul(reshape(slice(x[0], 0, 0, 6), {2, 3}),
+                       reshape(slice(x[0], 0, 6, 9), {3, 1}));
+       }},
+      {"embed_overlapping",
+       {{2, 3}, {4, 1}},
+       [](const V& x) {
+         return embed<T>({4, 3}, {{0, 0, 2, 1}, {1, 1, 2, 1}}, {x[0], x[1]});
+       }},
       // Overlapping slices of one vector, as a model slices its layers out of one parameter
       // vector: their cotangents are summed into pieces of one buffer.
       {"slices_of_one_vector",
@@ -482,6 +500,16 @@ TEST(Errors, NameTheTransformAndTheShapes) {
   expect_error([&] { add(x, Var<double>(Tensor<double>::ones({4}))); },
                "[add] shapes (2, 3) and (4,) cannot be broadcast together");
   expect_error([&] { matmul(x, x); }, "[matmul]");
+  expect_error(
+      [&] {
+        embed<double>({4, 3}, {{0, 0, 3, 1}}, {x});
+      },
+      "[embed] piece 0 has shape (2, 3) but its slice of (4, 3) has shape (3, 3)");
+  expect_error(
+      [&] {
+        embed<double>({4, 3}, {{0, 0, 2, 1}}, {});
+      },
+      "[embed] 1 slices given for 0 pieces");
 }
 
 }  // namespace
