@@ -24,7 +24,8 @@ namespace lamppost {
 template <Real T>
 class Var;
 
-// Elements start, start + step, ... (< stop, step > 0) along an axis.
+// Elements start, start + step, ... below stop (step > 0) along an axis; negative start and stop
+// count from the end, as in Tensor::slice.
 struct SliceSpec {
   int axis;
   int64_t start;
@@ -57,7 +58,7 @@ namespace detail {
 
 template <Real T>
 struct Node {
-  explicit Node(Tensor<T> v) : value(std::move(v)) {}
+  explicit Node(Tensor<T> computed) : value(std::move(computed)) {}
 
   Tensor<T> value;
   std::shared_ptr<const Primitive<T>> primitive;  // null for constants
