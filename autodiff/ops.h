@@ -55,6 +55,12 @@ template <Real T>
 Var<T> sigmoid(const Var<T>& x);
 template <Real T>
 Var<T> relu(const Var<T>& x);  // derivative 1 for x > 0, else 0
+// log(1 + e^x), smooth relu.
+template <Real T>
+Var<T> softplus(const Var<T>& x);
+// x Phi(x), Phi the standard normal CDF (the exact gelu, not the tanh approximation).
+template <Real T>
+Var<T> gelu(const Var<T>& x);
 template <Real T>
 Var<T> sin(const Var<T>& x);
 template <Real T>

@@ -811,6 +811,47 @@ Var<T> sigmoid(const Var<T>& x) {
 }
 
 template <Real T>
+Var<T> softplus(const Var<T>& x) {
+  // softplus(x) = max(x, 0) + log1p(e^-|x|): e^ never overflows, and log1p keeps the far tail
+  // (log(1 + e) rounds to 0 once e < 1e-16). log1p(e) = e log(u) / (u - 1) with u = 1 + e (or e
+  // where u rounds to 1) is exact to rounding. d softplus(x) = sigmoid(x) dx.
+  static const auto primitive = std::make_shared<const Unary<T>>(
+      UnaryRule<T>{"softplus",
+                   [](const Tensor<T>& t) {
+                     const Tensor<T> e = lamppost::exp(lamppost::neg(lamppost::abs(t)));
+                     const Tensor<T> u = lamppost::add(T(1), e);
+                     const Tensor<T> log1p_e = lamppost::where(
+                         lamppost::equal(u, T(1)), e,
+                         lamppost::div(lamppost::mul(e, lamppost::log(u)), lamppost::sub(u, T(1))));
+                     return lamppost::add(lamppost::relu(t), log1p_e);
+                   },
+                   [](const Var<T>& p, const Var<T>&) { return sigmoid(p); }});
+  return apply<T>(primitive, {x});
+}
+
+template <Real T>
+Var<T> gelu(const Var<T>& x) {
+  // gelu(x) = x Phi(x) with Phi the standard normal CDF, (1 + erf(x / sqrt 2)) / 2;
+  // d gelu(x) = (Phi(x) + x phi(x)) dx, phi(x) = e^(-x^2 / 2) / sqrt(2 pi)
+  constexpr T kInvSqrt2 = std::numbers::sqrt2_v<T> / 2;
+  constexpr T kInvSqrt2Pi = std::numbers::inv_sqrtpi_v<T> * kInvSqrt2;
+  static const auto primitive = std::make_shared<const Unary<T>>(UnaryRule<T>{
+      "gelu",
+      [](const auto& t) {
+        const auto cdf =
+            lamppost::mul(lamppost::add(lamppost::erf(lamppost::mul(t, kInvSqrt2)), T(1)), T(0.5));
+        return lamppost::mul(t, cdf);
+      },
+      [](const Var<T>& p, const Var<T>&) {
+        const Var<T> cdf =
+            mul(add(erf(mul(p, scalar<T>(kInvSqrt2))), scalar<T>(1)), scalar<T>(0.5));
+        const Var<T> pdf = mul(exp(mul(square(p), scalar<T>(-0.5))), scalar<T>(kInvSqrt2Pi));
+        return add(cdf, mul(p, pdf));
+      }});
+  return apply<T>(primitive, {x});
+}
+
+template <Real T>
 Var<T> relu(const Var<T>& x) {
   // d relu(x) = [x > 0] dx
   static const auto primitive = std::make_shared<const Unary<T>>(UnaryRule<T>{
@@ -1054,6 +1095,8 @@ Var<T> linear(const Var<T>& x, const VarArg<T>& weight, const VarArg<T>& bias) {
   template Var<T> erf(const Var<T>&);                                                      \
   template Var<T> sigmoid(const Var<T>&);                                                  \
   template Var<T> relu(const Var<T>&);                                                     \
+  template Var<T> softplus(const Var<T>&);                                                 \
+  template Var<T> gelu(const Var<T>&);                                                     \
   template Var<T> sin(const Var<T>&);                                                      \
   template Var<T> cos(const Var<T>&);                                                      \
   template Var<T> square(const Var<T>&);                                                   \

@@ -74,6 +74,8 @@ std::vector<Row<T>> rows() {
       {"erf", {{2, 3}}, [](const V& x) { return erf(x[0]); }},
       {"sigmoid", {{2, 3}}, [](const V& x) { return sigmoid(x[0]); }},
       {"relu", {{2, 3}}, [](const V& x) { return relu(x[0]); }, {away_from_zero}},
+      {"softplus", {{2, 3}}, [](const V& x) { return softplus(x[0]); }},
+      {"gelu", {{2, 3}}, [](const V& x) { return gelu(x[0]); }},
       {"sin", {{2, 3}}, [](const V& x) { return sin(x[0]); }},
       {"cos", {{2, 3}}, [](const V& x) { return cos(x[0]); }},
       {"square", {{2, 3}}, [](const V& x) { return square(x[0]); }},
@@ -288,6 +290,20 @@ TEST(PrimitiveTable, FloatAgainstFiniteDifferences) {
 
 // The full Hessian from second differences of f alone (no gradient code involved), against
 // hvp both ways, for a small function mixing several primitives.
+TEST(Activations, SoftplusAndGeluValues) {
+  const Var<double> x(Tensor<double>::from_vector({0.0, 50.0, -50.0, 1.0, -1.0}));
+  const std::vector<double> sp = softplus(x).value().to_vector();
+  EXPECT_DOUBLE_EQ(sp[0], std::log(2.0));
+  EXPECT_DOUBLE_EQ(sp[1], 50.0);               // no overflow of e^50 on the way
+  EXPECT_NEAR(sp[2], std::exp(-50.0), 1e-35);  // not rounded to 0
+  EXPECT_DOUBLE_EQ(sp[3], std::log1p(std::exp(1.0)));
+  const std::vector<double> g = gelu(x).value().to_vector();
+  EXPECT_EQ(g[0], 0.0);
+  EXPECT_DOUBLE_EQ(g[1], 50.0);
+  EXPECT_NEAR(g[3], 0.8413447460685429, 1e-15);    // Phi(1)
+  EXPECT_NEAR(g[4], -0.15865525393145707, 1e-15);  // -Phi(-1)
+}
+
 TEST(Hessian, MatchesSecondDifferencesOfTheFunction) {
   const UnaryFunction<double> f = [](const Var<double>& x) {
     const Var<double> w =
