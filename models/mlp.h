@@ -33,9 +33,9 @@ template <Real T>
 Var<T> activate(Activation activation, const Var<T>& x);
 
 struct MlpConfig {
-  int64_t inputs = 1;           // d_0
+  int64_t inputs = 1;                // d_0
   std::vector<int64_t> hidden = {};  // d_1 .. d_L; none: a linear model
-  int64_t outputs = 1;          // 1 (scalar) or k
+  int64_t outputs = 1;               // 1 (scalar) or k
   Activation activation = Activation::relu;
   Parameterization parameterization = Parameterization::ntk;
   double sigma_w = 1.0;
