@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -12,16 +11,20 @@
 #include <cerrno>
 #include <limits>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 #include "tensor/error.h"
+#include "tensor/file.h"
 
 namespace lamppost {
 
 namespace {
+
+using detail::errno_message;
+using detail::File;
+using detail::file_error;
+using detail::read_exact;
 
 // Data are copied between memory and file as they are, which is the file's byte order only on
 // a little-endian machine.
@@ -32,68 +35,6 @@ namespace fs = std::filesystem;
 constexpr std::array<char, 6> kMagic = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 // NumPy pads the header so the data start on a 64-byte boundary, and so do we.
 constexpr size_t kHeaderAlignment = 64;
-
-template <class... Args>
-[[noreturn]] void file_error(std::string_view op, const fs::path& path,
-                             fmt::format_string<Args...> reason, Args&&... args) {
-  fail(op, "'{}': {}", path.string(), fmt::format(reason, std::forward<Args>(args)...));
-}
-
-std::string errno_message(int error) {
-  return std::generic_category().message(error);
-}
-
-// An open file descriptor, closed when it goes out of scope.
-class File {
- public:
-  explicit File(int fd) : fd_(fd) {}
-  ~File() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-
-  int fd() const { return fd_; }
-  bool is_open() const { return fd_ >= 0; }
-
-  // Closes now; false if close reports an error (NFS and friends report failed writes here).
-  bool close() {
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0;
-  }
-
- private:
-  int fd_;
-};
-
-// Reads exactly size bytes; false at end of file or on an error (errno tells which: 0 at end).
-bool read_exact(int fd, void* buffer, size_t size) {
-  auto* out = static_cast<char*>(buffer);
-  while (size > 0) {
-    const ssize_t got = ::read(fd, out, size);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      if (got == 0) errno = 0;
-      return false;
-    }
-    out += got;
-    size -= static_cast<size_t>(got);
-  }
-  return true;
-}
-
-bool write_all(int fd, const void* buffer, size_t size) {
-  const auto* in = static_cast<const char*>(buffer);
-  while (size > 0) {
-    const ssize_t put = ::write(fd, in, size);
-    if (put < 0 && errno == EINTR) continue;
-    if (put < 0) return false;
-    in += put;
-    size -= static_cast<size_t>(put);
-  }
-  return true;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Reading.
@@ -276,44 +217,6 @@ bool read_converted(int fd, T* out, int64_t count) {
 // ---------------------------------------------------------------------------------------------
 // Writing.
 
-// The temporary file beside the target, removed unless it was renamed into place.
-class TemporaryFile {
- public:
-  TemporaryFile() = default;
-  ~TemporaryFile() {
-    if (!path_.empty() && !kept_) ::unlink(path_.c_str());
-  }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-
-  // Creates a new file named .<name>.<random>.tmp beside target, mode 0666 less the umask like
-  // any new file. O_EXCL makes the name ours alone; a clash draws another name.
-  int create_beside(const fs::path& target) {
-    const fs::path folder = target.parent_path();
-    std::random_device entropy;
-    for (int attempt = 0; attempt < 16; ++attempt) {
-      const std::string name =
-          fmt::format(".{}.{:08x}{:08x}.tmp", target.filename().string(), entropy(), entropy());
-      fs::path candidate = folder.empty() ? fs::path(name) : folder / name;
-      const int fd = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd >= 0) {
-        path_ = std::move(candidate);
-        return fd;
-      }
-      if (errno != EEXIST) return -1;
-    }
-    errno = EEXIST;
-    return -1;
-  }
-
-  const fs::path& path() const { return path_; }
-  void keep() { kept_ = true; }
-
- private:
-  fs::path path_;
-  bool kept_ = false;
-};
-
 // What save_npy writes before the data: magic, version, header length and the header dict,
 // space-padded to end in '\n' on a 64-byte boundary.
 std::string npy_prefix(std::string_view descr, const Shape& shape) {
@@ -340,27 +243,14 @@ std::string npy_prefix(std::string_view descr, const Shape& shape) {
 template <Real T>
 void save_npy(const fs::path& path, const Tensor<T>& tensor) {
   constexpr std::string_view op = "save_npy";
-  if (path.filename().empty()) file_error(op, path, "names a folder, not a file");
   const Tensor<T> data = tensor.contiguous();
   const std::string prefix = npy_prefix(sizeof(T) == 4 ? "<f4" : "<f8", data.shape());
 
-  TemporaryFile temporary;
-  File file(temporary.create_beside(path));
-  if (!file.is_open()) {
-    file_error(op, path, "cannot create a temporary file beside it: {}", errno_message(errno));
-  }
   const size_t bytes = static_cast<size_t>(data.numel()) * sizeof(T);
-  if (!write_all(file.fd(), prefix.data(), prefix.size()) ||
-      !write_all(file.fd(), data.data(), bytes)) {
-    file_error(op, path, "writing failed: {}", errno_message(errno));
-  }
-  // Flushed before the rename, so a crash cannot leave the new name on a partly written file.
-  if (::fsync(file.fd()) != 0) file_error(op, path, "flushing failed: {}", errno_message(errno));
-  if (!file.close()) file_error(op, path, "closing failed: {}", errno_message(errno));
-  if (::rename(temporary.path().c_str(), path.c_str()) != 0) {
-    file_error(op, path, "cannot replace it: {}", errno_message(errno));
-  }
-  temporary.keep();
+  detail::write_file_atomically(
+      op, path,
+      {std::span<const char>(prefix),
+       std::span<const char>(reinterpret_cast<const char*>(data.data()), bytes)});
 }
 
 template <Real T>

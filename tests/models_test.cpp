@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <numbers>
 
 #include "autodiff/check.h"
@@ -8,6 +11,7 @@
 #include "models/loss.h"
 #include "models/mlp.h"
 #include "models/parameters.h"
+#include "models/save.h"
 #include "tensor/ops.h"
 #include "tensor/random.h"
 #include "tests/testing.h"
@@ -221,6 +225,113 @@ TEST(Losses, ClosedForms) {
               zero_one_error(signs, {1, 0, 1, 1});
             }),
             "[zero_one_error] label 0 of row 1 is not +-1 (a scalar output is read by its sign)");
+}
+
+class SaveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        std::filesystem::temp_directory_path() /
+        fmt::format("lamppost_models_test_{}", ::testing::UnitTest::GetInstance()->random_seed());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+TEST_F(SaveTest, RoundTripsBitForBit) {
+  const MlpConfig config{.inputs = 3,
+                         .hidden = {5, 4},
+                         .outputs = 2,
+                         .activation = Activation::gelu,
+                         .parameterization = Parameterization::standard,
+                         .sigma_w = 1.1,
+                         .sigma_b = 0.3,
+                         .nonlinear_output = true};
+  const Mlp<double> mlp(config);
+  const Tensor<double> w = mlp.init(4);
+  save_model(dir_ / "m.model", mlp, w);
+  const SavedModel<double> back = load_model<double>(dir_ / "m.model");
+  EXPECT_EQ(back.mlp.config(), config);  // sigma_w 1.1 survives exactly (hexadecimal)
+  EXPECT_EQ(back.params.to_vector(), w.to_vector());
+  const Tensor<double> x = Rng(2).normal<double>({3, 3});
+  EXPECT_EQ(back.mlp.predict(back.params, x).to_vector(), mlp.predict(w, x).to_vector());
+
+  // The other precision: converted on load.
+  const SavedModel<float> as_float = load_model<float>(dir_ / "m.model");
+  EXPECT_EQ(as_float.params.to_vector(), w.cast<float>().to_vector());
+  const Mlp<float> small({.inputs = 2, .hidden = {3}, .biases = false});
+  save_model(dir_ / "f.model", small, small.init(1));
+  EXPECT_EQ(load_model<double>(dir_ / "f.model").params.to_vector(),
+            small.init(1).cast<double>().to_vector());
+
+  EXPECT_EQ(error_of([&] { save_model(dir_ / "m.model", mlp, Tensor<double>::zeros({3})); }),
+            fmt::format("[save_model] parameters of shape (3,) for a network of {} parameters",
+                        mlp.parameter_count()));
+  const auto missing = dir_ / "no" / "m.model";
+  EXPECT_EQ(error_of([&] { save_model(missing, mlp, w); }),
+            fmt::format("[save_model] '{}': cannot create a temporary file beside it: No such file "
+                        "or directory",
+                        missing.string()));
+}
+
+TEST_F(SaveTest, RefusesCorruptFilesNamingFileAndReason) {
+  const Mlp<double> mlp({.inputs = 2, .hidden = {3}, .outputs = 1});
+  save_model(dir_ / "good.model", mlp, mlp.init(1));
+  const std::string good = read_text(dir_ / "good.model");
+  const auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "not a lamppost model (the first line is not 'lamppost model 1')"},
+      {"lamppost model 2\n" + good.substr(17),
+       "not a lamppost model (the first line is not 'lamppost model 1')"},
+      {good.substr(0, 60), "the header has no 'data' line (truncated?)"},
+      {replaced("kind mlp", "kind cnn"), "unknown kind of model 'cnn'"},
+      {replaced("type float64", "type int8"), "unknown type 'int8' (float32 or float64)"},
+      {replaced("outputs 1\n", ""), "the header lacks 'outputs'"},
+      {replaced("outputs 1\n", "outputs 1\noutputs 1\n"), "key 'outputs' appears twice"},
+      {replaced("outputs 1\n", "outputs 1\ncolor red\n"), "unknown key 'color' in the header"},
+      {replaced("outputs 1\n", "outputs one\n"), "'outputs' has the value 'one', not a number"},
+      {replaced("hidden 3", "hidden 3,4"), "'hidden' has the value '3,4', not numbers"},
+      {replaced("sigma_w 0x1p+0", "sigma_w 1.0"),
+       "'sigma_w' has the value '1.0', not a hexadecimal real"},
+      {replaced("biases 1", "biases 2"), "'biases' is 2, not 0 or 1"},
+      {replaced("activation relu", "activation swish"),
+       "the network it describes is invalid: [activation] unknown value 'swish'"},
+      {replaced("hidden 3", "hidden 0"),
+       "the network it describes is invalid: [Mlp] hidden layer 1 has width 0"},
+      {replaced("parameters 13", "parameters 12"),
+       "it holds 12 parameters, but its network has 13"},
+      {good.substr(0, good.size() - 8),
+       "the data are truncated: 13 float64 parameters need 104 bytes, the file holds 96"},
+      {good + "x",
+       "trailing bytes after the data: 13 float64 parameters need 104 bytes, the "
+       "file holds 105"},
+  };
+  int index = 0;
+  for (const auto& [text, reason] : cases) {
+    const auto path = dir_ / fmt::format("bad_{}.model", index++);
+    write_text(path, text);
+    const std::string expected = fmt::format("[load_model] '{}': {}", path.string(), reason);
+    const std::string message = error_of([&] { load_model<double>(path); });
+    EXPECT_EQ(message.substr(0, expected.size()), expected);
+  }
+  EXPECT_EQ(error_of([&] { load_model<double>(dir_ / "absent.model"); }),
+            fmt::format("[load_model] '{}': cannot open it: No such file or directory",
+                        (dir_ / "absent.model").string()));
 }
 
 }  // namespace
