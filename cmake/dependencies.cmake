@@ -12,6 +12,10 @@ lamppost_require(xsimd_FOUND "xsimd 8" libxsimd-dev)
 find_package(fmt CONFIG QUIET)
 lamppost_require(fmt_FOUND "fmt" libfmt-dev)
 
+# data/ reads gzip-compressed IDX files (MNIST's format).
+find_package(ZLIB QUIET)
+lamppost_require(ZLIB_FOUND "zlib" zlib1g-dev)
+
 find_package(OpenMP QUIET COMPONENTS CXX)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   lamppost_require(OpenMP_CXX_FOUND "OpenMP for clang" libomp-dev)

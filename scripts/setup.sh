@@ -7,6 +7,8 @@ packages=(
   g++ make cmake           # toolchain (CMake >= 3.25)
   libxsimd-dev             # SIMD batches
   libfmt-dev               # formatting
+  zlib1g-dev               # gzip, for the compressed IDX files in data/
+  dataset-fashion-mnist    # Fashion-MNIST's IDX files, read by data/fashion_mnist.h
   libgtest-dev             # tests
   libbenchmark-dev         # benchmarks
   libopenblas-dev          # only the GEMM benchmark's comparator; the library never links it
