@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "data/idx.h"
+#include "data/synthetic.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
 
@@ -73,18 +74,18 @@ Dataset<T> load_fashion_mnist(const FashionMnistOptions& options) {
   LAMPPOST_CHECK(!options.balanced || options.n == -1 || options.n % k == 0, kOp,
                  "a balanced subset of {} examples cannot be split evenly among {} classes",
                  options.n, k);
-  LAMPPOST_CHECK(options.targets != Targets::kPlusMinusOne || k == 2, kOp,
+  LAMPPOST_CHECK(options.targets != Targets::plus_minus_one || k == 2, kOp,
                  "+-1 targets need exactly two classes, got {}", k);
 
-  const std::string_view split = options.split == Split::kTrain ? "train" : "test";
-  const std::string_view stem = options.split == Split::kTrain ? "train" : "t10k";
+  const std::string_view split = options.split == Split::train ? "train" : "test";
+  const std::string_view stem = options.split == Split::train ? "train" : "t10k";
   const fs::path images_path = options.directory / fmt::format("{}-images-idx3-ubyte.gz", stem);
   const fs::path labels_path = options.directory / fmt::format("{}-labels-idx1-ubyte.gz", stem);
   require_installed(images_path);
   require_installed(labels_path);
 
   const IdxArray images = read_idx_array(images_path);
-  if (images.type != IdxType::kUint8 || images.shape.size() != 3 || images.shape[1] != kSide ||
+  if (images.type != IdxType::uint8 || images.shape.size() != 3 || images.shape[1] != kSide ||
       images.shape[2] != kSide) {
     fail(kOp, "'{}' holds {} of shape {}, not uint8 images of shape (n, 28, 28)",
          images_path.string(), to_string(images.type), to_string(images.shape));
@@ -143,18 +144,18 @@ Dataset<T> load_fashion_mnist(const FashionMnistOptions& options) {
   out.x = Tensor<T>::empty({m, kPixels});
   T* x = out.x.data();
   switch (options.scaling) {
-    case PixelScaling::kRaw:
-    case PixelScaling::kUnit: {
-      const T divisor = options.scaling == PixelScaling::kUnit ? T(255) : T(1);
+    case PixelScaling::raw:
+    case PixelScaling::unit: {
+      const T divisor = options.scaling == PixelScaling::unit ? T(255) : T(1);
       for (int64_t i = 0; i < m; ++i) {
         for (int64_t j = 0; j < kPixels; ++j) x[i * kPixels + j] = T(pixel(i, j)) / divisor;
       }
       break;
     }
-    case PixelScaling::kStandardize:
-    case PixelScaling::kStandardizePerPixel: {
+    case PixelScaling::standardize:
+    case PixelScaling::standardize_per_pixel: {
       // Sums of bytes are exact in int64 (at most 60000 * 784 * 255^2 < 2^42).
-      const bool per_pixel = options.scaling == PixelScaling::kStandardizePerPixel;
+      const bool per_pixel = options.scaling == PixelScaling::standardize_per_pixel;
       std::vector<int64_t> sums(per_pixel ? kPixels : 1, 0), squares(sums.size(), 0);
       for (int64_t i = 0; i < m; ++i) {
         for (int64_t j = 0; j < kPixels; ++j) {
@@ -180,17 +181,14 @@ Dataset<T> load_fashion_mnist(const FashionMnistOptions& options) {
   if (!options.flatten) out.x = out.x.reshape({m, kSide, kSide});
 
   switch (options.targets) {
-    case Targets::kNone:
+    case Targets::none:
       break;
-    case Targets::kOneHot:
+    case Targets::one_hot:
       out.y = Tensor<T>::zeros({m, k});
       for (int64_t i = 0; i < m; ++i) out.y.data()[i * k + out.labels[static_cast<size_t>(i)]] = 1;
       break;
-    case Targets::kPlusMinusOne:
-      out.y = Tensor<T>::empty({m});
-      for (int64_t i = 0; i < m; ++i) {
-        out.y.data()[i] = out.labels[static_cast<size_t>(i)] == 0 ? T(-1) : T(1);
-      }
+    case Targets::plus_minus_one:
+      out.y = plus_minus_one<T>(out.labels);
       break;
   }
   return out;

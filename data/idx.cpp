@@ -166,17 +166,17 @@ void for_each_value(const IdxArray& array, F&& f) {
     for (int64_t i = 0; i < n; ++i) f(i, load_big_endian<V>(p + i * sizeof(V)));
   };
   switch (array.type) {
-    case IdxType::kUint8:
+    case IdxType::uint8:
       return visit(uint8_t{});
-    case IdxType::kInt8:
+    case IdxType::int8:
       return visit(int8_t{});
-    case IdxType::kInt16:
+    case IdxType::int16:
       return visit(int16_t{});
-    case IdxType::kInt32:
+    case IdxType::int32:
       return visit(int32_t{});
-    case IdxType::kFloat32:
+    case IdxType::float32:
       return visit(float{});
-    case IdxType::kFloat64:
+    case IdxType::float64:
       return visit(double{});
   }
 }
@@ -189,17 +189,17 @@ bool is_known_type(unsigned char code) {
 
 std::string_view to_string(IdxType type) {
   switch (type) {
-    case IdxType::kUint8:
+    case IdxType::uint8:
       return "uint8";
-    case IdxType::kInt8:
+    case IdxType::int8:
       return "int8";
-    case IdxType::kInt16:
+    case IdxType::int16:
       return "int16";
-    case IdxType::kInt32:
+    case IdxType::int32:
       return "int32";
-    case IdxType::kFloat32:
+    case IdxType::float32:
       return "float32";
-    case IdxType::kFloat64:
+    case IdxType::float64:
       return "float64";
   }
   return "unknown";
@@ -207,22 +207,22 @@ std::string_view to_string(IdxType type) {
 
 size_t item_size(IdxType type) {
   switch (type) {
-    case IdxType::kUint8:
-    case IdxType::kInt8:
+    case IdxType::uint8:
+    case IdxType::int8:
       return 1;
-    case IdxType::kInt16:
+    case IdxType::int16:
       return 2;
-    case IdxType::kInt32:
-    case IdxType::kFloat32:
+    case IdxType::int32:
+    case IdxType::float32:
       return 4;
-    case IdxType::kFloat64:
+    case IdxType::float64:
       return 8;
   }
   return 0;
 }
 
 bool is_integer(IdxType type) {
-  return type != IdxType::kFloat32 && type != IdxType::kFloat64;
+  return type != IdxType::float32 && type != IdxType::float64;
 }
 
 int64_t IdxArray::numel() const {

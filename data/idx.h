@@ -15,12 +15,12 @@ namespace lamppost {
 
 // The element types of IDX; the enumerator's value is the type byte of the magic.
 enum class IdxType : uint8_t {
-  kUint8 = 0x08,
-  kInt8 = 0x09,
-  kInt16 = 0x0B,
-  kInt32 = 0x0C,
-  kFloat32 = 0x0D,
-  kFloat64 = 0x0E,
+  uint8 = 0x08,
+  int8 = 0x09,
+  int16 = 0x0B,
+  int32 = 0x0C,
+  float32 = 0x0D,
+  float64 = 0x0E,
 };
 
 std::string_view to_string(IdxType type);  // "uint8", "int8", ..., "float64"
@@ -29,7 +29,7 @@ bool is_integer(IdxType type);
 
 // An IDX array as stored: its element type, shape and the element bytes as in the file.
 struct IdxArray {
-  IdxType type = IdxType::kUint8;
+  IdxType type = IdxType::uint8;
   Shape shape;
   std::vector<unsigned char> bytes;  // numel() * item_size(type) bytes, C order, big-endian
 

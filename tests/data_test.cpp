@@ -129,10 +129,10 @@ TEST_F(DataTest, ReadsEveryIdxTypePlainAndGzip) {
       EXPECT_EQ(read_idx<float>(path).to_vector(), as_float) << path;
     }
   }
-  EXPECT_EQ(to_string(IdxType::kInt16), "int16");
-  EXPECT_EQ(item_size(IdxType::kFloat64), 8u);
-  EXPECT_TRUE(is_integer(IdxType::kInt32));
-  EXPECT_FALSE(is_integer(IdxType::kFloat32));
+  EXPECT_EQ(to_string(IdxType::int16), "int16");
+  EXPECT_EQ(item_size(IdxType::float64), 8u);
+  EXPECT_TRUE(is_integer(IdxType::int32));
+  EXPECT_FALSE(is_integer(IdxType::float32));
 }
 
 TEST_F(DataTest, ReadsIntegerLabelsExactly) {
@@ -281,7 +281,7 @@ const fs::path kFashion{kFashionMnistDirectory};
 
 // The raw training set, inflated once for the whole binary (0.3 s).
 const Dataset<float>& raw_train() {
-  static const Dataset<float> train = load_fashion_mnist<float>({.scaling = PixelScaling::kRaw});
+  static const Dataset<float> train = load_fashion_mnist<float>({.scaling = PixelScaling::raw});
   return train;
 }
 
@@ -313,7 +313,7 @@ TEST(FashionMnist, TrainingSetIsTheKnownOne) {
 }
 
 TEST(FashionMnist, TestSetScaledToTheUnitInterval) {
-  const Dataset<double> test = load_fashion_mnist<double>({.split = Split::kTest});
+  const Dataset<double> test = load_fashion_mnist<double>({.split = Split::test});
   ASSERT_EQ(test.x.shape(), (Shape{10000, 784}));
   EXPECT_EQ(class_counts(test.labels, 10), std::vector<int64_t>(10, 1000));
   const auto [lo, hi] = std::minmax_element(test.x.data(), test.x.data() + test.x.numel());
@@ -327,7 +327,7 @@ TEST(FashionMnist, TestSetScaledToTheUnitInterval) {
   EXPECT_NEAR(first + all, 573469082, 1e-3);
 
   const Dataset<double> square =
-      load_fashion_mnist<double>({.split = Split::kTest, .n = 5, .flatten = false});
+      load_fashion_mnist<double>({.split = Split::test, .n = 5, .flatten = false});
   ASSERT_EQ(square.x.shape(), (Shape{5, 28, 28}));
   EXPECT_EQ(square.x.to_vector(), test.x.slice(0, 0, 5).to_vector());
 }
@@ -341,13 +341,13 @@ TEST(FashionMnist, Standardizes) {
     return std::pair{mean, std::sqrt(squares / static_cast<double>(count))};
   };
   const Dataset<double> overall =
-      load_fashion_mnist<double>({.split = Split::kTest, .scaling = PixelScaling::kStandardize});
+      load_fashion_mnist<double>({.split = Split::test, .scaling = PixelScaling::standardize});
   const auto [mean, deviation] = moments(overall.x.data(), overall.x.numel(), 1);
   EXPECT_NEAR(mean, 0, 1e-9);
   EXPECT_NEAR(deviation, 1, 1e-9);
 
   const Dataset<double> per_pixel = load_fashion_mnist<double>(
-      {.split = Split::kTest, .n = 500, .scaling = PixelScaling::kStandardizePerPixel});
+      {.split = Split::test, .n = 500, .scaling = PixelScaling::standardize_per_pixel});
   int constant_pixels = 0;
   for (int64_t j = 0; j < 784; ++j) {
     const auto [m, s] = moments(per_pixel.x.data() + j, 500, 784);
@@ -362,12 +362,12 @@ TEST(FashionMnist, Standardizes) {
 }
 
 TEST(FashionMnist, SelectsClassesAndEncodesTargets) {
-  const Dataset<float> all = load_fashion_mnist<float>({.split = Split::kTest});
+  const Dataset<float> all = load_fashion_mnist<float>({.split = Split::test});
   // The first 50 sneakers (7) and ankle boots (9) in file order, as -1 and +1.
   const Dataset<float> pair = load_fashion_mnist<float>(
-      {.split = Split::kTest, .classes = {7, 9}, .n = 50, .targets = Targets::kPlusMinusOne});
+      {.split = Split::test, .classes = {7, 9}, .n = 50, .targets = Targets::plus_minus_one});
   ASSERT_EQ(pair.x.shape(), (Shape{50, 784}));
-  ASSERT_EQ(pair.y.shape(), (Shape{50}));
+  ASSERT_EQ(pair.y.shape(), (Shape{50, 1}));
   EXPECT_EQ(pair.classes, (std::vector<int64_t>{7, 9}));
   int64_t row = 0;
   for (int64_t i = 0; row < 50; ++i) {
@@ -380,13 +380,13 @@ TEST(FashionMnist, SelectsClassesAndEncodesTargets) {
   }
 
   // One-hot columns follow the order of classes; balanced gives 10 of each.
-  const Dataset<float> three = load_fashion_mnist<float>({.split = Split::kTest,
+  const Dataset<float> three = load_fashion_mnist<float>({.split = Split::test,
                                                           .classes = {3, 1, 4},
                                                           .n = 30,
                                                           .shuffle = true,
                                                           .seed = 11,
                                                           .balanced = true,
-                                                          .targets = Targets::kOneHot});
+                                                          .targets = Targets::one_hot});
   ASSERT_EQ(three.y.shape(), (Shape{30, 3}));
   EXPECT_EQ(class_counts(three.labels, 3), (std::vector<int64_t>{10, 10, 10}));
   for (int64_t i = 0; i < 30; ++i) {
@@ -396,12 +396,12 @@ TEST(FashionMnist, SelectsClassesAndEncodesTargets) {
   }
   // Balanced without shuffling: the first 10 of each class in file order.
   const Dataset<float> first = load_fashion_mnist<float>(
-      {.split = Split::kTest, .classes = {3, 1, 4}, .n = 30, .balanced = true});
+      {.split = Split::test, .classes = {3, 1, 4}, .n = 30, .balanced = true});
   EXPECT_EQ(class_counts(first.labels, 3), (std::vector<int64_t>{10, 10, 10}));
 }
 
 TEST(FashionMnist, ShufflingIsReproducible) {
-  const FashionMnistOptions options{.split = Split::kTest, .n = 200, .shuffle = true, .seed = 7};
+  const FashionMnistOptions options{.split = Split::test, .n = 200, .shuffle = true, .seed = 7};
   const Dataset<float> a = load_fashion_mnist<float>(options);
   const Dataset<float> b = load_fashion_mnist<float>(options);
   EXPECT_EQ(a.labels, b.labels);
@@ -423,20 +423,20 @@ TEST(FashionMnist, RefusesImpossibleRequests) {
   EXPECT_EQ(refusal({.classes = {0, 1, 2}, .n = 10, .balanced = true}),
             "[fashion_mnist] a balanced subset of 10 examples cannot be split evenly among 3 "
             "classes");
-  EXPECT_EQ(refusal({.classes = {0, 1, 2}, .targets = Targets::kPlusMinusOne}),
+  EXPECT_EQ(refusal({.classes = {0, 1, 2}, .targets = Targets::plus_minus_one}),
             "[fashion_mnist] +-1 targets need exactly two classes, got 3");
-  EXPECT_EQ(refusal({.split = Split::kTest, .classes = {0}, .n = 1001}),
+  EXPECT_EQ(refusal({.split = Split::test, .classes = {0}, .n = 1001}),
             "[fashion_mnist] asked for 1001 examples, the test split holds 1000 of the kept "
             "classes");
-  EXPECT_EQ(refusal({.split = Split::kTest, .classes = {0, 1}, .n = 2002, .balanced = true}),
+  EXPECT_EQ(refusal({.split = Split::test, .classes = {0, 1}, .n = 2002, .balanced = true}),
             "[fashion_mnist] a balanced subset of 2002 needs 1001 examples of class 0, the test "
             "split holds 1000");
 }
 
 TEST_F(DataTest, FashionMnistNamesTheDebianPackageWhenMissing) {
-  for (const Split split : {Split::kTrain, Split::kTest}) {
+  for (const Split split : {Split::train, Split::test}) {
     const std::string file =
-        split == Split::kTrain ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz";
+        split == Split::train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz";
     EXPECT_EQ(error_of([&] { load_fashion_mnist<float>({.split = split, .directory = dir_}); }),
               "[fashion_mnist] '" + (dir_ / file).string() +
                   "' not found: install the Debian package dataset-fashion-mnist (apt-get "
@@ -452,12 +452,12 @@ TEST_F(DataTest, FashionMnistReadsAndChecksAFixtureFolder) {
   write_gzip(images, idx_file(0x08, {3, 28, 28}, pixels));
   write_gzip(labels, idx_file(0x08, {3}, big_endian<uint8_t>({4, 0, 4})));
   const Dataset<double> data = load_fashion_mnist<double>(
-      {.split = Split::kTest, .directory = dir_, .scaling = PixelScaling::kRaw});
+      {.split = Split::test, .directory = dir_, .scaling = PixelScaling::raw});
   EXPECT_EQ(data.labels, (std::vector<int64_t>{4, 0, 4}));
   ASSERT_EQ(data.x.shape(), (Shape{3, 784}));
   EXPECT_EQ(data.x.at({2, 5}), double((2 * 784 + 5) % 256));
 
-  const FashionMnistOptions options{.split = Split::kTest, .directory = dir_};
+  const FashionMnistOptions options{.split = Split::test, .directory = dir_};
   const auto refusal = [&] { return error_of([&] { load_fashion_mnist<float>(options); }); };
   write_gzip(labels, idx_file(0x08, {2}, big_endian<uint8_t>({4, 0})));
   EXPECT_EQ(refusal(), "[fashion_mnist] '" + images.string() + "' holds 3 images but '" +
