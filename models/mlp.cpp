@@ -138,27 +138,54 @@ Tensor<T> Mlp<T>::init(uint64_t seed) const {
 }
 
 template <Real T>
-Var<T> Mlp<T>::forward(const Var<T>& params, const Var<T>& x) const {
+double Mlp<T>::input_scale(size_t layer) const {
+  return config_.parameterization == Parameterization::ntk
+             ? config_.sigma_w / std::sqrt(static_cast<double>(fan_in(layer)))
+             : 1.0;
+}
+
+template <Real T>
+double Mlp<T>::bias_scale() const {
+  return config_.parameterization == Parameterization::ntk ? config_.sigma_b : 1.0;
+}
+
+template <Real T>
+typename Mlp<T>::Trace Mlp<T>::trace(const Var<T>& params, const Var<T>& x,
+                                     const std::vector<Var<T>>& shifts) const {
   LAMPPOST_CHECK(x.ndim() == 2 && x.shape()[1] == config_.inputs, "Mlp",
                  "inputs have shape {}, but the network takes [n, {}]", to_string(x.shape()),
                  config_.inputs);
-  const bool ntk = config_.parameterization == Parameterization::ntk;
+  const size_t layers = widths_.size() - 1;
+  LAMPPOST_CHECK(shifts.empty() || shifts.size() == layers, "Mlp",
+                 "{} pre-activation shifts for {} layers", shifts.size(), layers);
+  Trace out;
   Var<T> h = x;
-  for (size_t l = 1; l < widths_.size(); ++l) {
+  for (size_t l = 1; l <= layers; ++l) {
+    out.inputs.push_back(h);
     const Var<T> weight = layout_.view(params, weight_name(l));
-    // NTK: the fan-in scale multiplies the layer's input, the smaller side of the product
-    // for a batch narrower than the layer.
+    // The scale multiplies the layer's input, the smaller side of the product for a batch
+    // narrower than the layer (NTK parameterization; 1 otherwise).
     const Var<T> input =
-        ntk ? h * static_cast<T>(config_.sigma_w / std::sqrt(static_cast<double>(fan_in(l)))) : h;
+        config_.parameterization == Parameterization::ntk ? h * static_cast<T>(input_scale(l)) : h;
     if (config_.biases) {
       const Var<T> bias = layout_.view(params, bias_name(l));
-      h = linear(input, weight, ntk ? bias * static_cast<T>(config_.sigma_b) : bias);
+      h = linear(input, weight,
+                 config_.parameterization == Parameterization::ntk
+                     ? bias * static_cast<T>(bias_scale())
+                     : bias);
     } else {
       h = matmul(input, weight);
     }
-    if (l + 1 < widths_.size() || config_.nonlinear_output) h = activate(config_.activation, h);
+    if (!shifts.empty()) h = h + shifts[l - 1];
+    if (l < layers || config_.nonlinear_output) h = activate(config_.activation, h);
   }
-  return h;
+  out.output = h;
+  return out;
+}
+
+template <Real T>
+Var<T> Mlp<T>::forward(const Var<T>& params, const Var<T>& x) const {
+  return trace(params, x).output;
 }
 
 template <Real T>

@@ -61,6 +61,20 @@ class Mlp {
   Tensor<T> init(uint64_t seed) const;
   // Outputs [n, outputs] for inputs x [n, inputs], differentiable in the parameters and in x.
   Var<T> forward(const Var<T>& params, const Var<T>& x) const;
+
+  // The forward pass with its intermediate values, for the theory code. shifts, when given, are
+  // one per layer ([n, d_l]) and added to its pre-activation: zeros there let a vjp read
+  // d f / d h^l for every sample at once (the structured tangent kernel does).
+  struct Trace {
+    std::vector<Var<T>> inputs;  // layer l's input: x for l = 1, else phi(h^{l-1})
+    Var<T> output;
+  };
+  Trace trace(const Var<T>& params, const Var<T>& x, const std::vector<Var<T>>& shifts = {}) const;
+  // sigma_w / sqrt(fan_in) under the NTK parameterization (the factor on layer l's input), 1
+  // under the standard one; layers count from 1.
+  double input_scale(size_t layer) const;
+  // The factor on layer l's bias: sigma_b (NTK) or 1 (standard).
+  double bias_scale() const;
   // forward with nothing recorded.
   Tensor<T> predict(const Tensor<T>& params, const Tensor<T>& x) const;
 

@@ -1,0 +1,83 @@
+#include "theory/ntk.h"
+
+#include "tensor/error.h"
+#include "tensor/gemm.h"
+#include "tensor/ops.h"
+
+namespace lamppost {
+
+template <Real T>
+Tensor<T> tangent_kernel(const UnaryFunction<T>& outputs, const Tensor<T>& params) {
+  const Tensor<T> jacobian = jacobian_reverse<T>(outputs, Var<T>(params)).value();
+  LAMPPOST_CHECK(jacobian.ndim() >= 2 && jacobian.ndim() <= 3, "tangent_kernel",
+                 "the outputs must be [n] or [n, k], got a Jacobian of shape {}",
+                 to_string(jacobian.shape()));
+  const Tensor<T> rows = jacobian.reshape({-1, params.numel()});  // [n k, M]
+  return matmul(rows, rows.t());
+}
+
+template <Real T>
+Tensor<T> tangent_kernel(const Mlp<T>& mlp, const Tensor<T>& params, const Tensor<T>& x) {
+  const int64_t n = x.shape()[0];
+  const int64_t k = mlp.config().outputs;
+  const size_t layers = mlp.config().hidden.size() + 1;
+  // Zero shifts of every pre-activation: the pullback of the outputs' column o gives, for each
+  // layer, d f_o(x_i) / d h^l_i for all samples i at once (samples do not mix).
+  std::vector<Var<T>> shifts;
+  std::vector<int64_t> widths = mlp.config().hidden;
+  widths.push_back(k);
+  for (int64_t width : widths) shifts.emplace_back(Tensor<T>::zeros({n, width}));
+  std::vector<Tensor<T>> inputs;
+  const auto [output, pullback] = vjp<T>(
+      [&](const std::vector<Var<T>>& z) {
+        const auto trace = mlp.trace(Var<T>(params), Var<T>(x), z);
+        for (const Var<T>& input : trace.inputs) inputs.push_back(input.value());
+        return trace.output;
+      },
+      shifts);
+  // derivatives[o][l]: [n, d_l]
+  std::vector<std::vector<Var<T>>> derivatives;
+  for (int64_t o = 0; o < k; ++o) {
+    Tensor<T> column = Tensor<T>::zeros({n, k});
+    column.slice(1, o, o + 1).fill(T(1));
+    derivatives.push_back(pullback(Var<T>(column)));
+  }
+  const NoTrace no_trace;
+  const auto bias_scale = static_cast<T>(mlp.config().biases ? mlp.bias_scale() : 0.0);
+  Tensor<T> kernel = Tensor<T>::zeros({n * k, n * k});
+  for (size_t l = 0; l < layers; ++l) {
+    const auto scale = static_cast<T>(mlp.input_scale(l + 1));
+    // c^2 A A^T + s^2, [n, n], spread over the outputs: [n, k, n, k] -> [n k, n k].
+    Tensor<T> gram = matmul(inputs[l], inputs[l].t()) * (scale * scale) + bias_scale * bias_scale;
+    gram =
+        gram.reshape({n, 1, n, 1}).broadcast_to({n, k, n, k}).contiguous().reshape({n * k, n * k});
+    // D_l with rows (i, o): the outputs' derivatives stacked [k, n, d] -> [n, k, d] -> [n k, d].
+    const int64_t d = widths[l];
+    Tensor<T> stacked = Tensor<T>::empty({k, n, d});
+    for (int64_t o = 0; o < k; ++o)
+      stacked.select(0, o).assign(derivatives[static_cast<size_t>(o)][l].value());
+    const Tensor<T> rows = stacked.permute({1, 0, 2}).contiguous().reshape({n * k, d});
+    kernel += gram * matmul(rows, rows.t());
+  }
+  return kernel;
+}
+
+template <Real T>
+double relative_change(const Tensor<T>& kernel, const Tensor<T>& initial) {
+  LAMPPOST_CHECK(kernel.shape() == initial.shape(), "relative_change", "kernels {} and {} differ",
+                 to_string(kernel.shape()), to_string(initial.shape()));
+  const double base = static_cast<double>(norm(initial));
+  LAMPPOST_CHECK(base > 0, "relative_change", "the initial kernel is zero");
+  return static_cast<double>(norm(kernel - initial)) / base;
+}
+
+template Tensor<float> tangent_kernel(const UnaryFunction<float>&, const Tensor<float>&);
+template Tensor<double> tangent_kernel(const UnaryFunction<double>&, const Tensor<double>&);
+template Tensor<float> tangent_kernel(const Mlp<float>&, const Tensor<float>&,
+                                      const Tensor<float>&);
+template Tensor<double> tangent_kernel(const Mlp<double>&, const Tensor<double>&,
+                                       const Tensor<double>&);
+template double relative_change(const Tensor<float>&, const Tensor<float>&);
+template double relative_change(const Tensor<double>&, const Tensor<double>&);
+
+}  // namespace lamppost
