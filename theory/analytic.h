@@ -1,0 +1,24 @@
+// The infinite-width kernels of THEORY.md for fully-connected networks in the NTK
+// parameterization: the NNGP kernel Sigma^{L+1} (the covariance of the outputs at
+// initialisation) and the neural tangent kernel Theta^{L+1} (the limit of the empirical tangent
+// kernel), by the layer recursion with the closed-form Gaussian expectations of relu and erf.
+#pragma once
+
+#include "models/mlp.h"
+
+namespace lamppost {
+
+struct InfiniteWidthKernels {
+  Tensor<double> nngp;  // [n1, n2]
+  Tensor<double> ntk;   // [n1, n2]; for k outputs, each output's block (outputs do not mix)
+};
+
+// Kernels between the rows of x1 [n1, d0] and x2 [n2, d0] for a network of this description
+// (depth = config.hidden.size(); the widths themselves do not matter in the limit). Refuses
+// activations without a closed form here (only relu and erf have one), the standard
+// parameterization (whose tangent kernel grows with width), and a non-linear output layer.
+template <Real T>
+InfiniteWidthKernels infinite_width_kernels(const MlpConfig& config, const Tensor<T>& x1,
+                                            const Tensor<T>& x2);
+
+}  // namespace lamppost
