@@ -11,6 +11,7 @@
 
 #include "autodiff/ops.h"
 #include "autodiff/transforms.h"
+#include "bench/summary.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
 
@@ -127,9 +128,7 @@ class FloorReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
-      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (!single && !median) continue;
+      if (!summarizes(run)) continue;
       std::string name = run.run_name.str();
       if (const auto at = name.find("/real_time"); at != std::string::npos) name.erase(at);
       seconds_[name.substr(3)] =  // without "BM_"

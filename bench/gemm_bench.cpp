@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/summary.h"
 #include "tensor/gemm.h"
 #include "tensor/parallel.h"
 #include "tensor/simd/gemm_kernel.h"
@@ -241,10 +242,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
-      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
       const auto rate = run.counters.find("GFLOP/s");
-      if ((single || median) && rate != run.counters.end()) {
+      if (summarizes(run) && rate != run.counters.end()) {
         rates_[run.run_name.str()] = rate->second.value;
       }
     }

@@ -150,18 +150,17 @@ double Mlp<T>::bias_scale() const {
 }
 
 template <Real T>
-typename Mlp<T>::Trace Mlp<T>::trace(const Var<T>& params, const Var<T>& x,
-                                     const std::vector<Var<T>>& shifts) const {
+Var<T> Mlp<T>::run(const Var<T>& params, const Var<T>& x, const std::vector<Var<T>>& shifts,
+                   std::vector<Var<T>>* inputs) const {
   LAMPPOST_CHECK(x.ndim() == 2 && x.shape()[1] == config_.inputs, "Mlp",
                  "inputs have shape {}, but the network takes [n, {}]", to_string(x.shape()),
                  config_.inputs);
   const size_t layers = widths_.size() - 1;
   LAMPPOST_CHECK(shifts.empty() || shifts.size() == layers, "Mlp",
                  "{} pre-activation shifts for {} layers", shifts.size(), layers);
-  Trace out;
   Var<T> h = x;
   for (size_t l = 1; l <= layers; ++l) {
-    out.inputs.push_back(h);
+    if (inputs != nullptr) inputs->push_back(h);
     const Var<T> weight = layout_.view(params, weight_name(l));
     // The scale multiplies the layer's input, the smaller side of the product for a batch
     // narrower than the layer (NTK parameterization; 1 otherwise).
@@ -179,13 +178,20 @@ typename Mlp<T>::Trace Mlp<T>::trace(const Var<T>& params, const Var<T>& x,
     if (!shifts.empty()) h = h + shifts[l - 1];
     if (l < layers || config_.nonlinear_output) h = activate(config_.activation, h);
   }
-  out.output = h;
+  return h;
+}
+
+template <Real T>
+typename Mlp<T>::Trace Mlp<T>::trace(const Var<T>& params, const Var<T>& x,
+                                     const std::vector<Var<T>>& shifts) const {
+  Trace out;
+  out.output = run(params, x, shifts, &out.inputs);
   return out;
 }
 
 template <Real T>
 Var<T> Mlp<T>::forward(const Var<T>& params, const Var<T>& x) const {
-  return trace(params, x).output;
+  return run(params, x, {}, nullptr);
 }
 
 template <Real T>

@@ -80,6 +80,10 @@ class Mlp {
 
  private:
   int64_t fan_in(size_t layer) const;
+  // The forward pass; each layer's input goes to *inputs when it is given (trace wants them,
+  // forward does not).
+  Var<T> run(const Var<T>& params, const Var<T>& x, const std::vector<Var<T>>& shifts,
+             std::vector<Var<T>>* inputs) const;
 
   MlpConfig config_;
   std::vector<int64_t> widths_;  // d_0 .. d_{L+1}

@@ -7,7 +7,6 @@
 #include <bit>
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <span>
@@ -219,22 +218,26 @@ SavedModel<T> load_model(const fs::path& path) {
         actual < expected ? "the data are truncated" : "trailing bytes after the data", count, type,
         expected, actual);
   }
-  std::vector<char> bytes(static_cast<size_t>(expected));
+  // Read straight into the parameters when the precisions agree; through a buffer otherwise.
+  Tensor<T> params = Tensor<T>::empty({count});
+  std::vector<char> other_precision;
+  char* bytes = reinterpret_cast<char*>(params.data());
+  if (item != sizeof(T)) {
+    other_precision.resize(static_cast<size_t>(expected));
+    bytes = other_precision.data();
+  }
   const size_t in_head = head.size() - data_start;  // data already read with the header
-  std::copy(head.begin() + static_cast<std::ptrdiff_t>(data_start), head.end(), bytes.begin());
-  if (!detail::read_exact(file.fd(), bytes.data() + in_head, bytes.size() - in_head)) {
+  std::copy(head.begin() + static_cast<std::ptrdiff_t>(data_start), head.end(), bytes);
+  if (!detail::read_exact(file.fd(), bytes + in_head, static_cast<size_t>(expected) - in_head)) {
     detail::file_error(
         op, path, "reading the data failed: {}",
         errno == 0 ? "the file shrank while being read" : detail::errno_message(errno));
   }
-  Tensor<T> params = Tensor<T>::empty({count});
-  if (item == sizeof(T)) {
-    std::memcpy(params.data(), bytes.data(), bytes.size());
-  } else if (item == 4) {
-    const auto* values = reinterpret_cast<const float*>(bytes.data());
+  if (item == 4 && sizeof(T) != 4) {
+    const auto* values = reinterpret_cast<const float*>(bytes);
     for (int64_t i = 0; i < count; ++i) params.data()[i] = static_cast<T>(values[i]);
-  } else {
-    const auto* values = reinterpret_cast<const double*>(bytes.data());
+  } else if (item == 8 && sizeof(T) != 8) {
+    const auto* values = reinterpret_cast<const double*>(bytes);
     for (int64_t i = 0; i < count; ++i) params.data()[i] = static_cast<T>(values[i]);
   }
   return {std::move(*mlp), std::move(params)};

@@ -38,10 +38,14 @@ TrainResult train(const BatchLoss<T>& loss, Tensor<T>& params, Optimizer<T>& opt
   LAMPPOST_CHECK(options.divergence_factor > 1, "train", "divergence_factor must exceed 1, got {}",
                  options.divergence_factor);
   const bool full_batch = options.batch_size == 0;
-  const int64_t batch_size = full_batch ? options.samples : options.batch_size;
-  std::vector<std::vector<int64_t>> batches =
-      epoch_batches(options.samples, batch_size, options.seed, 0);
-  if (full_batch) std::sort(batches[0].begin(), batches[0].end());  // all rows, in order
+  std::vector<std::vector<int64_t>> batches;
+  if (full_batch) {  // every row, in order, at every step
+    LAMPPOST_CHECK(options.samples > 0, "train", "the data set has {} samples", options.samples);
+    batches.emplace_back(static_cast<size_t>(options.samples));
+    std::iota(batches[0].begin(), batches[0].end(), int64_t{0});
+  } else {
+    batches = epoch_batches(options.samples, options.batch_size, options.seed, 0);
+  }
 
   TrainResult result;
   const auto started = std::chrono::steady_clock::now();
@@ -57,7 +61,9 @@ TrainResult train(const BatchLoss<T>& loss, Tensor<T>& params, Optimizer<T>& opt
     if (next_batch == batches.size()) {  // a new epoch: new order (the full batch stays one)
       ++epoch;
       next_batch = 0;
-      if (!full_batch) batches = epoch_batches(options.samples, batch_size, options.seed, epoch);
+      if (!full_batch) {
+        batches = epoch_batches(options.samples, options.batch_size, options.seed, epoch);
+      }
     }
     const std::vector<int64_t>& rows = batches[next_batch++];
     const auto [value, gradients] = value_and_grad<T>(

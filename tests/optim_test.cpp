@@ -140,6 +140,11 @@ TEST(Training, EpochsVisitEveryRowOnceInASeededOrder) {
   EXPECT_NE(epoch_batches(10, 4, 7, 1), batches);  // a new order each epoch
   EXPECT_EQ(error_of([] { epoch_batches(10, 11, 0, 0); }),
             "[train] batch size 11 is outside [1, 10] (the number of samples)");
+  const Quadratic q(2.0);
+  Sgd<double> sgd(constant_schedule(0.1));
+  Tensor<double> w = q.w0.clone();
+  EXPECT_EQ(error_of([&] { train<double>(q.loss(), w, sgd, {.samples = 0}); }),
+            "[train] the data set has 0 samples");
 }
 
 // Mini-batch SGD on least squares over rows: each step sees its batch's rows only, and the
