@@ -12,6 +12,13 @@ lamppost_require(xsimd_FOUND "xsimd 8" libxsimd-dev)
 find_package(fmt CONFIG QUIET)
 lamppost_require(fmt_FOUND "fmt" libfmt-dev)
 
+# The lamppost program (cli/): CLI11 parses its flags, nlohmann's JSON writes results.json.
+find_package(CLI11 CONFIG QUIET)
+lamppost_require(CLI11_FOUND "CLI11" libcli11-dev)
+
+find_package(nlohmann_json 3 CONFIG QUIET)
+lamppost_require(nlohmann_json_FOUND "nlohmann's JSON library" nlohmann-json3-dev)
+
 # data/ reads gzip-compressed IDX files (MNIST's format).
 find_package(ZLIB QUIET)
 lamppost_require(ZLIB_FOUND "zlib" zlib1g-dev)

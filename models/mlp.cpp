@@ -1,6 +1,5 @@
 #include "models/mlp.h"
 
-#include <array>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -9,6 +8,7 @@
 
 #include "autodiff/ops.h"
 #include "tensor/error.h"
+#include "tensor/names.h"
 #include "tensor/ops.h"
 #include "tensor/random.h"
 
@@ -16,7 +16,7 @@ namespace lamppost {
 
 namespace {
 
-constexpr std::array<std::pair<Activation, std::string_view>, 7> kActivations = {{
+constexpr NameTable<Activation, 7> kActivations = {{
     {Activation::relu, "relu"},
     {Activation::tanh, "tanh"},
     {Activation::erf, "erf"},
@@ -25,30 +25,10 @@ constexpr std::array<std::pair<Activation, std::string_view>, 7> kActivations = 
     {Activation::sigmoid, "sigmoid"},
     {Activation::identity, "identity"},
 }};
-constexpr std::array<std::pair<Parameterization, std::string_view>, 2> kParameterizations = {{
+constexpr NameTable<Parameterization, 2> kParameterizations = {{
     {Parameterization::ntk, "ntk"},
     {Parameterization::standard, "standard"},
 }};
-
-template <class E, size_t N>
-std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
-  for (const auto& [e, name] : table) {
-    if (e == value) return name;
-  }
-  return "?";
-}
-
-template <class E, size_t N>
-E parse(const std::array<std::pair<E, std::string_view>, N>& table, std::string_view name,
-        std::string_view what) {
-  std::string choices;
-  for (const auto& [e, known] : table) {
-    if (known == name) return e;
-    choices += choices.empty() ? "" : ", ";
-    choices += known;
-  }
-  fail(what, "unknown value '{}' (choose one of {})", name, choices);
-}
 
 std::string weight_name(size_t layer) {
   return fmt::format("layer{}.weight", layer);
@@ -66,10 +46,10 @@ std::string_view to_string(Parameterization parameterization) {
   return name_of(kParameterizations, parameterization);
 }
 Activation parse_activation(std::string_view name) {
-  return parse(kActivations, name, "activation");
+  return parse_name(kActivations, name, "activation");
 }
 Parameterization parse_parameterization(std::string_view name) {
-  return parse(kParameterizations, name, "parameterization");
+  return parse_name(kParameterizations, name, "parameterization");
 }
 
 template <Real T>

@@ -9,6 +9,9 @@ packages=(
   libfmt-dev               # formatting
   zlib1g-dev               # gzip, for the compressed IDX files in data/
   dataset-fashion-mnist    # Fashion-MNIST's IDX files, read by data/fashion_mnist.h
+  libcli11-dev             # the lamppost program's flags (header-only)
+  nlohmann-json3-dev       # the lamppost program's results.json
+  gnuplot-nox              # the report's plots; the program still writes data and report without it
   libgtest-dev             # tests
   libbenchmark-dev         # benchmarks
   libopenblas-dev          # only the GEMM benchmark's comparator; the library never links it

@@ -2,6 +2,7 @@
 
 #include "tensor/error.h"
 #include "tensor/gemm.h"
+#include "tensor/linalg.h"
 #include "tensor/ops.h"
 
 namespace lamppost {
@@ -71,6 +72,33 @@ double relative_change(const Tensor<T>& kernel, const Tensor<T>& initial) {
   return static_cast<double>(norm(kernel - initial)) / base;
 }
 
+template <Real T>
+KernelExtremes kernel_extremes(const Tensor<T>& kernel) {
+  const Tensor<T> eigenvalues = eigvalsh(kernel);
+  const T* values = eigenvalues.data();
+  return {static_cast<double>(values[0]), static_cast<double>(values[eigenvalues.numel() - 1])};
+}
+
+template <Real T>
+Observer<T> track_kernel(const Mlp<T>& mlp, Tensor<T> x, std::vector<KernelRecord>& records) {
+  return [&mlp, x = std::move(x), &records](const StepInfo<T>& info) {
+    const KernelExtremes extremes = kernel_extremes(tangent_kernel(mlp, info.params, x));
+    records.push_back({info.step, info.loss, extremes.lambda_min, extremes.lambda_max});
+  };
+}
+
+template <Real T>
+Tensor<T> linearized_outputs(const UnaryFunction<T>& outputs, const Tensor<T>& w0,
+                             const Tensor<T>& w) {
+  LAMPPOST_CHECK(w.shape() == w0.shape(), "linearized_outputs",
+                 "parameters {} and initial parameters {} differ in shape", to_string(w.shape()),
+                 to_string(w0.shape()));
+  const auto [value, tangent] =
+      jvp<T>([&](const std::vector<Var<T>>& args) { return outputs(args[0]); }, {Var<T>(w0)},
+             {Var<T>(w - w0)});
+  return value.value() + tangent.value();
+}
+
 template Tensor<float> tangent_kernel(const UnaryFunction<float>&, const Tensor<float>&);
 template Tensor<double> tangent_kernel(const UnaryFunction<double>&, const Tensor<double>&);
 template Tensor<float> tangent_kernel(const Mlp<float>&, const Tensor<float>&,
@@ -78,6 +106,15 @@ template Tensor<float> tangent_kernel(const Mlp<float>&, const Tensor<float>&,
 template Tensor<double> tangent_kernel(const Mlp<double>&, const Tensor<double>&,
                                        const Tensor<double>&);
 template double relative_change(const Tensor<float>&, const Tensor<float>&);
+template KernelExtremes kernel_extremes(const Tensor<float>&);
+template KernelExtremes kernel_extremes(const Tensor<double>&);
+template Observer<float> track_kernel(const Mlp<float>&, Tensor<float>, std::vector<KernelRecord>&);
+template Observer<double> track_kernel(const Mlp<double>&, Tensor<double>,
+                                       std::vector<KernelRecord>&);
+template Tensor<float> linearized_outputs(const UnaryFunction<float>&, const Tensor<float>&,
+                                          const Tensor<float>&);
+template Tensor<double> linearized_outputs(const UnaryFunction<double>&, const Tensor<double>&,
+                                           const Tensor<double>&);
 template double relative_change(const Tensor<double>&, const Tensor<double>&);
 
 }  // namespace lamppost

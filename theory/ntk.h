@@ -10,6 +10,7 @@
 
 #include "autodiff/transforms.h"
 #include "models/mlp.h"
+#include "optim/train.h"
 
 namespace lamppost {
 
@@ -23,5 +24,31 @@ Tensor<T> tangent_kernel(const Mlp<T>& mlp, const Tensor<T>& params, const Tenso
 // ||K_t - K_0||_F / ||K_0||_F, the relative change of a kernel during training.
 template <Real T>
 double relative_change(const Tensor<T>& kernel, const Tensor<T>& initial);
+
+// The extreme eigenvalues of a kernel matrix (the symmetric eigensolver): lambda_min is the PL*
+// constant mu of the square loss at the kernel's parameters.
+struct KernelExtremes {
+  double lambda_min = 0;
+  double lambda_max = 0;
+};
+template <Real T>
+KernelExtremes kernel_extremes(const Tensor<T>& kernel);
+
+// The PL tracker: an observer that records, at every observed training step, the loss and the
+// extreme eigenvalues of the network's tangent kernel on the training inputs x.
+struct KernelRecord {
+  int64_t step = 0;
+  double loss = 0;
+  double lambda_min = 0;
+  double lambda_max = 0;
+};
+template <Real T>
+Observer<T> track_kernel(const Mlp<T>& mlp, Tensor<T> x, std::vector<KernelRecord>& records);
+
+// The linearized model's outputs, f_lin(w; x) = f(w0; x) + <w - w0, grad_w f(w0; x)>, for every
+// output of outputs(params) at once: one jvp at w0 along w - w0.
+template <Real T>
+Tensor<T> linearized_outputs(const UnaryFunction<T>& outputs, const Tensor<T>& w0,
+                             const Tensor<T>& w);
 
 }  // namespace lamppost

@@ -1,0 +1,277 @@
+#include "cli/options.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "data/fashion_mnist.h"
+#include "tensor/error.h"
+#include "tensor/file.h"
+
+namespace lamppost::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+template <class... Args>
+[[noreturn]] void usage_error(std::string_view flag, fmt::format_string<Args...> message,
+                              Args&&... args) {
+  throw UsageError(
+      fmt::format("--{}: {}", flag, fmt::format(message, std::forward<Args>(args)...)));
+}
+
+// A library error's message without its "[op] " prefix, to follow the flag's name instead.
+std::string_view without_op(std::string_view message) {
+  if (message.starts_with('[')) {
+    const size_t end = message.find("] ");
+    if (end != std::string_view::npos) return message.substr(end + 2);
+  }
+  return message;
+}
+
+// The library's parse_* for an enum flag, its error re-worded to name the flag.
+template <class Parse>
+auto parse_choice(std::string_view flag, std::string_view text, Parse parse) {
+  try {
+    return parse(text);
+  } catch (const Error& e) {
+    usage_error(flag, "{}", without_op(e.what()));
+  }
+}
+
+template <class Integer>
+Integer parse_integer(std::string_view flag, std::string_view text, Integer minimum) {
+  Integer value{};
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error == std::errc::result_out_of_range) usage_error(flag, "'{}' is out of range", text);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
+    usage_error(flag, "'{}' is not a whole number", text);
+  }
+  if (value < minimum)
+    usage_error(flag, "{} is too small (the least allowed is {})", value, minimum);
+  return value;
+}
+
+double parse_step_size(std::string_view text) {
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
+    usage_error("step-size", "'{}' is not a number", text);
+  }
+  if (!std::isfinite(value)) usage_error("step-size", "{} is not a finite number", text);
+  if (value < 0) {
+    usage_error("step-size", "{} is negative (0 chooses the step size from the curvature)", text);
+  }
+  return value;
+}
+
+std::string join(const std::vector<int64_t>& values) {
+  return fmt::format("{}", fmt::join(values, ","));
+}
+
+// The files lamppost's Fashion-MNIST loader reads (data/fashion_mnist.cpp).
+constexpr std::string_view kFashionMnistFiles[] = {
+    "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz"};
+
+void require_fashion_mnist(const ExperimentOptions& options) {
+  const bool default_folder = options.data_directory.empty();
+  const fs::path folder =
+      default_folder ? fs::path(kFashionMnistDirectory) : fs::path(options.data_directory);
+  for (const std::string_view file : kFashionMnistFiles) {
+    std::error_code error;
+    if (fs::is_regular_file(folder / file, error)) continue;
+    if (default_folder) {
+      usage_error("dataset",
+                  "fashion-mnist needs '{}', which is missing: install the Debian package "
+                  "dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or name the "
+                  "files' folder with --data-dir",
+                  (folder / file).string());
+    }
+    usage_error("data-dir", "'{}' has no {}: point it at Fashion-MNIST's IDX files",
+                folder.string(), file);
+  }
+}
+
+}  // namespace
+
+const std::vector<ExperimentFlag>& experiment_flags() {
+  static const std::vector<ExperimentFlag> flags = {
+      {"depths", "LIST", "hidden layers, one network family per value, e.g. 1,2,3",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.depths = parse_integer_list("depths", text, 1);
+       },
+       [](const ExperimentOptions& o) { return join(o.depths); }},
+      {"widths", "LIST", "hidden widths m, e.g. 32,64,128",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.widths = parse_integer_list("widths", text, 1);
+       },
+       [](const ExperimentOptions& o) { return join(o.widths); }},
+      {"activation", "NAME", "relu, tanh, erf, gelu, softplus, sigmoid or identity",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.activation = parse_choice("activation", text, parse_activation);
+       },
+       [](const ExperimentOptions& o) { return std::string(to_string(o.activation)); }},
+      {"dataset", "NAME", "synthetic or fashion-mnist",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.dataset = parse_choice("dataset", text, parse_data_source);
+       },
+       [](const ExperimentOptions& o) { return std::string(to_string(o.dataset)); }},
+      {"data-dir", "DIR",
+       fmt::format("Fashion-MNIST's folder (default: {}, from dataset-fashion-mnist)",
+                   kFashionMnistDirectory),
+       [](ExperimentOptions& o, std::string_view text) {
+         if (text.empty()) usage_error("data-dir", "the folder name is empty");
+         o.data_directory = text;
+       },
+       [](const ExperimentOptions& o) { return o.data_directory; }},
+      {"n", "INT", "training samples",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.n = parse_integer<int64_t>("n", text, 1);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.n); }},
+      {"input-dimension", "INT", "input dimension d_0 of synthetic data (Fashion-MNIST: 784)",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.input_dimension = parse_integer<int64_t>("input-dimension", text, 1);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.input_dimension); }},
+      {"steps", "INT", "training step budget",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.steps = parse_integer<int64_t>("steps", text, 1);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.steps); }},
+      {"step-size", "X", "step size; 0 chooses 1 / lambda_max from the curvature",
+       [](ExperimentOptions& o, std::string_view text) { o.step_size = parse_step_size(text); },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.step_size); }},
+      {"batch-size", "INT", "SGD mini-batch size",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.batch_size = parse_integer<int64_t>("batch-size", text, 1);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.batch_size); }},
+      {"seeds", "INT", "independent repetitions (intervals are taken over them)",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.seeds = parse_integer<int64_t>("seeds", text, 1);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.seeds); }},
+      {"seed", "INT", "first seed; repetitions use seed, seed + 1, ...",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.seed = parse_integer<uint64_t>("seed", text, 0);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.seed); }},
+      {"precision", "NAME", "double or float",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.precision = parse_choice("precision", text, parse_precision);
+       },
+       [](const ExperimentOptions& o) { return std::string(to_string(o.precision)); }},
+  };
+  return flags;
+}
+
+std::vector<int64_t> parse_integer_list(std::string_view flag, std::string_view text,
+                                        int64_t minimum) {
+  if (text.find_first_not_of(" ") == std::string_view::npos) {
+    usage_error(flag, "the list is empty (give values separated by commas, e.g. 1,2,3)");
+  }
+  std::vector<int64_t> values;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    std::string_view item = text.substr(start, comma - start);
+    item.remove_prefix(std::min(item.find_first_not_of(' '), item.size()));
+    item.remove_suffix(item.size() - std::min(item.find_last_not_of(' ') + 1, item.size()));
+    if (item.empty()) usage_error(flag, "'{}' has an empty item", text);
+    values.push_back(parse_integer<int64_t>(flag, item, minimum));
+    if (comma == std::string_view::npos) return values;
+    start = comma + 1;
+  }
+}
+
+int parse_threads(std::string_view text) {
+  return parse_integer<int>("threads", text, 1);
+}
+
+ExperimentOptions resolve_options(const ExperimentInfo& info, bool full, const GivenFlags& given) {
+  ExperimentOptions options = full ? info.full : info.quick;
+  for (const auto& [name, text] : given) {
+    const ExperimentFlag* flag = nullptr;
+    for (const ExperimentFlag& candidate : experiment_flags()) {
+      if (candidate.name == name) flag = &candidate;
+    }
+    if (flag == nullptr) throw UsageError(fmt::format("--{}: no such flag", name));
+    flag->set(options, text);
+  }
+  if (options.dataset == DataSource::fashion_mnist) require_fashion_mnist(options);
+  return options;
+}
+
+const ExperimentInfo& experiment_named(std::string_view name) {
+  std::vector<std::string_view> choices;
+  for (const ExperimentInfo& info : experiments()) {
+    if (info.name == name) return info;
+    choices.push_back(info.name);
+  }
+  throw UsageError(
+      fmt::format("unknown experiment '{}' (choose one of {})", name, fmt::join(choices, ", ")));
+}
+
+std::vector<const ExperimentInfo*> select_experiments(const std::optional<std::string>& list) {
+  std::vector<const ExperimentInfo*> selected;
+  if (!list) {
+    for (const ExperimentInfo& info : experiments()) selected.push_back(&info);
+    return selected;
+  }
+  const std::string_view text = *list;
+  if (text.empty()) usage_error("experiments", "the list is empty (name experiments: a,b)");
+  std::vector<std::string_view> names;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    names.push_back(text.substr(start, comma - start));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  for (const std::string_view name : names) {
+    try {
+      experiment_named(name);
+    } catch (const UsageError& e) {
+      usage_error("experiments", "{}", e.what());
+    }
+  }
+  // Registry order, each once, whatever order the names came in.
+  for (const ExperimentInfo& info : experiments()) {
+    for (const std::string_view name : names) {
+      if (info.name == name) {
+        selected.push_back(&info);
+        break;
+      }
+    }
+  }
+  return selected;
+}
+
+void prepare_output_folder(const fs::path& folder) {
+  if (folder.empty()) usage_error("output", "the folder name is empty");
+  std::error_code error;
+  if (fs::exists(folder, error) && !fs::is_directory(folder, error)) {
+    usage_error("output", "'{}' is a file, not a folder", folder.string());
+  }
+  fs::create_directories(folder, error);
+  if (error) usage_error("output", "cannot create '{}': {}", folder.string(), error.message());
+  // Creating a file shows what access(2) can only guess (ACLs, network file systems).
+  std::string probe = (folder / ".lamppost-write-test.XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) {
+    usage_error("output", "cannot write into '{}': {}", folder.string(),
+                detail::errno_message(errno));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+}  // namespace lamppost::cli

@@ -1,0 +1,131 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/testing.h"
+#include "theory/experiment.h"
+
+namespace lamppost {
+namespace {
+
+using testing::error_of;
+
+// The tiny setting of the CI smoke runs: the quick one with two depths and three widths
+// spanning 16x.
+ExperimentOptions tiny(const ExperimentInfo& info) {
+  ExperimentOptions options = info.quick;
+  options.depths = {1, 2};
+  options.widths = {32, 128, 512};
+  return options;
+}
+
+// Every experiment, run small, comes out as theory predicts on every finding: the claims hold
+// and the contrast cases do not. One test per experiment, so ctest runs them side by side.
+class TinyRun : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TinyRun, GivesTheVerdictsTheoryPredicts) {
+  const ExperimentInfo& info = find_experiment(GetParam());
+  const ExperimentResult result = info.run(tiny(info), {});
+  EXPECT_EQ(result.name, info.name);
+  EXPECT_GT(result.seconds, 0);
+  EXPECT_FALSE(result.tables.empty());
+  EXPECT_FALSE(result.plots.empty());
+  int contrasts = 0;
+  for (const Finding& finding : result.findings) {
+    SCOPED_TRACE(finding.claim + ": " + finding.measured);
+    EXPECT_TRUE(finding.agrees()) << to_string(finding.verdict) << ", theory predicts "
+                                  << to_string(finding.expected);
+    contrasts += finding.contrast ? 1 : 0;
+  }
+  EXPECT_GE(contrasts, 1);
+  EXPECT_GE(result.findings.size() - static_cast<size_t>(contrasts), 2u);
+  for (const Table& table : result.tables)
+    for (const auto& row : table.rows) ASSERT_EQ(row.size(), table.columns.size());
+  for (const Plot& plot : result.plots) {
+    EXPECT_FALSE(plot.x_label.empty());
+    EXPECT_FALSE(plot.y_label.empty());
+    for (const Curve& curve : plot.curves) {
+      EXPECT_FALSE(curve.label.empty());
+      EXPECT_EQ(curve.x.size(), curve.y.size());
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Experiments, TinyRun,
+                         ::testing::Values("kernel_constancy", "hessian_scaling", "linearity",
+                                           "kernel_at_init", "gd_convergence", "sgd_convergence"),
+                         [](const auto& param) { return param.param; });
+
+TEST(Experiments, AllAreListedInTheoryOrder) {
+  std::vector<std::string> names;
+  for (const ExperimentInfo& info : experiments()) {
+    names.push_back(info.name);
+    EXPECT_FALSE(info.claim.empty());
+    EXPECT_TRUE(info.run);
+    // The full setting is at least as demanding as the quick one.
+    EXPECT_GE(info.full.widths.back(), info.quick.widths.back());
+    EXPECT_GE(info.full.seeds, info.quick.seeds);
+    EXPECT_GE(static_cast<double>(info.full.widths.back()) / info.full.widths.front(), 16);
+    EXPECT_GE(static_cast<double>(info.quick.widths.back()) / info.quick.widths.front(), 16);
+    EXPECT_EQ(info.quick.depths, (std::vector<int64_t>{1, 2, 3}));
+  }
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"kernel_constancy", "hessian_scaling", "linearity",
+                                      "kernel_at_init", "gd_convergence", "sgd_convergence"}));
+}
+
+// Single precision runs the same experiment (kernel at initialisation: cheap) to the same
+// verdicts, and the seed fixes every number.
+TEST(Experiments, FloatPrecisionAndReproducibility) {
+  const ExperimentInfo& info = find_experiment("kernel_at_init");
+  ExperimentOptions options = tiny(info);
+  const ExperimentResult first = info.run(options, {});
+  const ExperimentResult again = info.run(options, {});
+  ASSERT_EQ(first.tables.size(), again.tables.size());
+  for (size_t t = 0; t < first.tables.size(); ++t)
+    EXPECT_EQ(first.tables[t].rows, again.tables[t].rows) << first.tables[t].name;
+  options.precision = Precision::float32;
+  const ExperimentResult single = info.run(options, {});
+  for (const Finding& finding : single.findings)
+    EXPECT_TRUE(finding.agrees()) << finding.claim << ": " << finding.measured;
+}
+
+// Progress goes from 0 to 1 through named stages.
+TEST(Experiments, ReportProgress) {
+  const ExperimentInfo& info = find_experiment("kernel_at_init");
+  std::vector<double> fractions;
+  std::set<std::string> stages;
+  info.run(tiny(info), [&](double fraction, std::string_view stage) {
+    fractions.push_back(fraction);
+    if (!stage.empty()) stages.emplace(stage);
+  });
+  ASSERT_FALSE(fractions.empty());
+  EXPECT_EQ(fractions.back(), 1.0);
+  EXPECT_TRUE(std::is_sorted(fractions.begin(), fractions.end()));
+  EXPECT_EQ(stages.size(), 2u * 3u * 5u);  // depths x widths x seeds
+}
+
+TEST(Experiments, BadOptionsAreNamed) {
+  EXPECT_EQ(error_of([] { find_experiment("kernel"); }),
+            "[experiment] unknown experiment 'kernel' (choose one of kernel_constancy, "
+            "hessian_scaling, linearity, kernel_at_init, gd_convergence, sgd_convergence)");
+  const ExperimentInfo& info = find_experiment("hessian_scaling");
+  ExperimentOptions options = tiny(info);
+  options.widths = {16, 0};
+  EXPECT_EQ(error_of([&] { info.run(options, {}); }),
+            "[experiment] widths must be at least 1, got 0");
+  options = tiny(info);
+  options.depths.clear();
+  EXPECT_EQ(error_of([&] { info.run(options, {}); }), "[experiment] the list of depths is empty");
+  options = tiny(info);
+  options.step_size = -0.1;
+  EXPECT_NE(error_of([&] { info.run(options, {}); }).find("step-size must be positive"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_precision("half"); }).find("unknown value 'half'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_data_source("mnist"); }).find("synthetic, fashion-mnist"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace lamppost

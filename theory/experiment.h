@@ -1,0 +1,127 @@
+// What an experiment is and what it returns. Experiments compute; the program (cli/) renders.
+// A result object holds everything a verdict table, a CSV file, results.json or a plot needs,
+// so nothing in theory/ prints, formats for a terminal, or plots.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "models/mlp.h"
+
+namespace lamppost {
+
+// What a measurement says about a claim. `diverged`: training blew up (NaN, Inf or a loss past
+// its bound) and there is nothing to judge.
+enum class Verdict { holds, does_not_hold, inconclusive, diverged };
+std::string_view to_string(Verdict verdict);
+
+// A figure with its confidence interval [low, high] (equal to value when there is none).
+struct Estimate {
+  double value = 0;
+  double low = 0;
+  double high = 0;
+};
+
+// One row of the verdict table.
+struct Finding {
+  std::string claim{};      // what is claimed, e.g. "kernel change ~ m^-1/2 or faster, depth 2"
+  bool contrast = false;    // a contrast case: theory predicts the claim does NOT hold here
+  std::string measured{};   // the figure that decided it, with its interval, in words
+  std::string predicted{};  // what theory predicts, in words, e.g. "slope <= -0.5"
+  Verdict verdict = Verdict::inconclusive;  // what the measurement says
+  Verdict expected = Verdict::holds;        // what theory says: does_not_hold for contrasts
+  bool agrees() const { return verdict == expected; }
+};
+
+// Raw series: named columns of numbers, one row per measurement (long form: a "depth" or
+// "seed" column tells rows apart). Written as <experiment>_<name>.csv.
+struct Table {
+  std::string name{};
+  std::vector<std::string> columns{};
+  std::vector<std::vector<double>> rows{};
+
+  // Throws when the row's length is not the number of columns.
+  void add_row(std::vector<double> row);
+};
+
+// A curve of a plot, with its data (plots are drawn from these alone).
+struct Curve {
+  enum class Style { points, lines, lines_points };
+  std::string label{};  // the legend entry
+  std::vector<double> x{};
+  std::vector<double> y{};
+  std::vector<double> y_low{};   // empty, or error bars: one per point with y_high
+  std::vector<double> y_high{};  //
+  Style style = Style::lines_points;
+};
+
+struct Plot {
+  std::string name{};  // file stem: <experiment>_<name>.png
+  std::string title{};
+  std::string x_label{};
+  std::string y_label{};
+  bool log_x = false;
+  bool log_y = false;
+  std::vector<Curve> curves{};
+};
+
+struct ExperimentResult {
+  std::string name{};   // the experiment's name (as `lamppost run <name>`)
+  std::string title{};  // a line saying what was checked
+  // The settings actually used, as flag name and value ("widths" -> "32,64,128").
+  std::vector<std::pair<std::string, std::string>> settings{};
+  std::vector<Table> tables{};
+  std::vector<Finding> findings{};  // contrast rows included
+  std::vector<Plot> plots{};
+  double seconds = 0;  // wall time of the run
+};
+
+enum class Precision { float32, float64 };
+enum class DataSource { synthetic, fashion_mnist };
+std::string_view to_string(Precision precision);
+std::string_view to_string(DataSource source);
+// The inverses, for flags; they throw naming the unknown value and the choices.
+Precision parse_precision(std::string_view name);
+DataSource parse_data_source(std::string_view name);
+
+// How far an experiment has got: fraction in [0, 1] of its work (by its own cost estimate) and
+// a few words on the current stage. May be empty.
+using Progress = std::function<void(double fraction, std::string_view stage)>;
+
+// The settings every experiment of claims 1 to 6 understands. Each experiment has its own quick
+// and full defaults (ExperimentInfo); flags override single fields.
+struct ExperimentOptions {
+  std::vector<int64_t> depths{};  // hidden layers; each value is one network family
+  std::vector<int64_t> widths{};  // hidden widths m (every hidden layer has width m)
+  Activation activation = Activation::erf;
+  DataSource dataset = DataSource::synthetic;
+  std::string data_directory{};  // Fashion-MNIST's folder; empty: the Debian package's
+  int64_t n = 0;                 // training samples
+  int64_t input_dimension = 0;   // d_0 of synthetic data (Fashion-MNIST: 784)
+  int64_t steps = 0;             // training step budget
+  double step_size = 0;          // 0: chosen from the curvature (1 / lambda_max)
+  int64_t batch_size = 0;        // SGD mini-batch size (claim 6)
+  int64_t seeds = 0;             // independent repetitions (fits take intervals over them)
+  uint64_t seed = 0;             // the first seed; repetitions use seed, seed + 1, ...
+  Precision precision = Precision::float64;
+};
+
+struct ExperimentInfo {
+  std::string name{};   // as typed: `lamppost run kernel_constancy`
+  std::string claim{};  // one line: the claim of THEORY.md it checks
+  ExperimentOptions quick{};
+  ExperimentOptions full{};
+  std::function<ExperimentResult(const ExperimentOptions&, const Progress&)> run{};
+};
+
+// Every experiment, in THEORY.md's order.
+const std::vector<ExperimentInfo>& experiments();
+// The experiment of that name; throws naming the unknown name and the choices.
+const ExperimentInfo& find_experiment(std::string_view name);
+
+}  // namespace lamppost
