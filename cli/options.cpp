@@ -58,16 +58,40 @@ Integer parse_integer(std::string_view flag, std::string_view text, Integer mini
   return value;
 }
 
-double parse_step_size(std::string_view text) {
+// A finite number; throws UsageError naming --flag.
+double parse_number(std::string_view flag, std::string_view text) {
   double value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
-    usage_error("step-size", "'{}' is not a number", text);
+    usage_error(flag, "'{}' is not a number", text);
   }
-  if (!std::isfinite(value)) usage_error("step-size", "{} is not a finite number", text);
+  if (!std::isfinite(value)) usage_error(flag, "{} is not a finite number", text);
+  return value;
+}
+
+double parse_step_size(std::string_view text) {
+  const double value = parse_number("step-size", text);
   if (value < 0) {
     usage_error("step-size", "{} is negative (0 chooses the step size from the curvature)", text);
   }
+  return value;
+}
+
+// A number in (low, high), or (low, high] when high is included.
+double parse_in_range(std::string_view flag, std::string_view text, double low, double high,
+                      bool high_included) {
+  const double value = parse_number(flag, text);
+  if (value <= low || value > high || (value == high && !high_included)) {
+    usage_error(flag, "{} is out of range: it must lie in ({}, {}{}", text, low, high,
+                high_included ? "]" : ")");
+  }
+  return value;
+}
+
+// A number >= 0.
+double parse_nonnegative(std::string_view flag, std::string_view text) {
+  const double value = parse_number(flag, text);
+  if (value < 0) usage_error(flag, "{} is negative", text);
   return value;
 }
 
@@ -154,6 +178,33 @@ const std::vector<ExperimentFlag>& experiment_flags() {
          o.batch_size = parse_integer<int64_t>("batch-size", text, 1);
        },
        [](const ExperimentOptions& o) { return fmt::format("{}", o.batch_size); }},
+      {"slope-tolerance", "X",
+       "verdicts: how far a fitted slope may sit above theory's and still agree",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.slope_tolerance = parse_nonnegative("slope-tolerance", text);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.slope_tolerance); }},
+      {"target-fraction", "X",
+       "claims 1 and 3: GD trains until the loss is this fraction of its start",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.target_fraction = parse_in_range("target-fraction", text, 0, 1, false);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.target_fraction); }},
+      {"interpolation", "X", "claims 5 and 6: the loss fraction that counts as interpolation",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.interpolation = parse_in_range("interpolation", text, 0, 1, false);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.interpolation); }},
+      {"mu-floor", "X", "claim 5: the fraction of mu_0 that min_t mu_t must keep",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.mu_floor = parse_in_range("mu-floor", text, 0, 1, true);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.mu_floor); }},
+      {"ball-radius", "X", "claim 2: the Hessian is also measured this far from w_0",
+       [](ExperimentOptions& o, std::string_view text) {
+         o.ball_radius = parse_nonnegative("ball-radius", text);
+       },
+       [](const ExperimentOptions& o) { return fmt::format("{}", o.ball_radius); }},
       {"seeds", "INT", "independent repetitions (intervals are taken over them)",
        [](ExperimentOptions& o, std::string_view text) {
          o.seeds = parse_integer<int64_t>("seeds", text, 1);

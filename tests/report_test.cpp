@@ -513,6 +513,12 @@ TEST(Options, BadValuesNameTheFlagAndTheValue) {
   EXPECT_EQ(error("step-size", "-0.1"),
             "--step-size: -0.1 is negative (0 chooses the step size from the curvature)");
   EXPECT_EQ(error("step-size", "nan"), "--step-size: nan is not a finite number");
+  EXPECT_EQ(error("mu-floor", "0"), "--mu-floor: 0 is out of range: it must lie in (0, 1]");
+  EXPECT_EQ(error("interpolation", "1"),
+            "--interpolation: 1 is out of range: it must lie in (0, 1)");
+  EXPECT_EQ(error("target-fraction", "x"), "--target-fraction: 'x' is not a number");
+  EXPECT_EQ(error("slope-tolerance", "-0.1"), "--slope-tolerance: -0.1 is negative");
+  EXPECT_EQ(error("ball-radius", "inf"), "--ball-radius: inf is not a finite number");
   EXPECT_EQ(error("activation", "swish"),
             "--activation: unknown value 'swish' (choose one of relu, tanh, erf, gelu, softplus, "
             "sigmoid, identity)")

@@ -109,6 +109,13 @@ struct ExperimentOptions {
   int64_t seeds = 0;             // independent repetitions (fits take intervals over them)
   uint64_t seed = 0;             // the first seed; repetitions use seed, seed + 1, ...
   Precision precision = Precision::float64;
+
+  // Thresholds of the verdicts: THEORY.md's defaults, flags, and recorded in the settings.
+  double slope_tolerance = 0.15;  // a fitted slope may sit this far above theory's and agree
+  double target_fraction = 0.01;  // claims 1, 3: GD runs until the loss is this part of its start
+  double interpolation = 1e-4;    // claims 5, 6: the loss fraction that counts as interpolation
+  double mu_floor = 0.25;         // claim 5: min_t mu_t must keep this fraction of mu_0
+  double ball_radius = 1.0;       // claim 2: the Hessian is also measured this far from w_0
 };
 
 struct ExperimentInfo {

@@ -197,6 +197,19 @@ void check_options(const ExperimentOptions& options) {
                  "batch-size must be between 1 and n = {}, got {}", options.n, options.batch_size);
   LAMPPOST_CHECK(options.seeds >= 1, "experiment", "seeds must be at least 1, got {}",
                  options.seeds);
+  const auto check_fraction = [](double value, std::string_view name) {
+    LAMPPOST_CHECK(value > 0 && value < 1, "experiment", "{} must lie in (0, 1), got {}", name,
+                   value);
+  };
+  check_fraction(options.target_fraction, "target-fraction");
+  check_fraction(options.interpolation, "interpolation");
+  LAMPPOST_CHECK(options.mu_floor > 0 && options.mu_floor <= 1, "experiment",
+                 "mu-floor must lie in (0, 1], got {}", options.mu_floor);
+  LAMPPOST_CHECK(options.slope_tolerance >= 0 && std::isfinite(options.slope_tolerance),
+                 "experiment", "slope-tolerance must be 0 or more, got {}",
+                 options.slope_tolerance);
+  LAMPPOST_CHECK(options.ball_radius >= 0 && std::isfinite(options.ball_radius), "experiment",
+                 "ball-radius must be 0 or more, got {}", options.ball_radius);
 }
 
 }  // namespace
@@ -261,7 +274,11 @@ std::vector<std::pair<std::string, std::string>> settings_of(const ExperimentOpt
           {"seeds", std::to_string(options.seeds)},
           {"seed", std::to_string(options.seed)},
           {"precision", std::string(to_string(options.precision))},
-          {"slope-tolerance", fmt::format("{}", kSlopeTolerance)}};
+          {"slope-tolerance", fmt::format("{}", options.slope_tolerance)},
+          {"target-fraction", fmt::format("{}", options.target_fraction)},
+          {"interpolation", fmt::format("{}", options.interpolation)},
+          {"mu-floor", fmt::format("{}", options.mu_floor)},
+          {"ball-radius", fmt::format("{}", options.ball_radius)}};
 }
 
 std::string describe(const std::string& what, const Estimate& estimate) {
@@ -269,10 +286,10 @@ std::string describe(const std::string& what, const Estimate& estimate) {
                      estimate.high);
 }
 
-Verdict slope_at_most(const Estimate& slope, double bound) {
+Verdict slope_at_most(const Estimate& slope, double bound, double tolerance) {
   if (!std::isfinite(slope.value)) return Verdict::inconclusive;
-  if (slope.high <= bound + kSlopeTolerance) return Verdict::holds;
-  if (slope.low > bound + kSlopeTolerance) return Verdict::does_not_hold;
+  if (slope.high <= bound + tolerance) return Verdict::holds;
+  if (slope.low > bound + tolerance) return Verdict::does_not_hold;
   return Verdict::inconclusive;
 }
 

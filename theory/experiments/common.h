@@ -15,9 +15,6 @@
 
 namespace lamppost::detail {
 
-// How far a measured slope may sit above the slope theory predicts and still count as the
-// same: finite widths, few seeds.
-constexpr double kSlopeTolerance = 0.15;
 // A kernel with lambda_min / lambda_max below this is singular (rounding leaves ~1e-16 in
 // double, ~1e-7 in float).
 constexpr double kSingular = 1e-5;
@@ -135,8 +132,9 @@ std::string depth_label(int64_t depth);
 std::string describe(const std::string& what, const Estimate& estimate);
 
 // The claim "y falls at least as fast as m^bound": holds when the slope's interval lies at or
-// below bound + kSlopeTolerance, does not hold when it lies entirely above, else inconclusive.
-Verdict slope_at_most(const Estimate& slope, double bound);
+// below bound + tolerance (finite widths, few seeds), does not hold when it lies entirely
+// above, else inconclusive.
+Verdict slope_at_most(const Estimate& slope, double bound, double tolerance);
 // The claim "y does not depend on m": holds when the slope's interval lies within +-tolerance,
 // does not hold when it lies entirely outside.
 Verdict slope_near_zero(const Estimate& slope, double tolerance);

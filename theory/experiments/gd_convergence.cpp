@@ -17,10 +17,6 @@ namespace lamppost::detail {
 
 namespace {
 
-// Training stops once the loss is this fraction of its start: interpolation, for the verdict.
-constexpr double kInterpolation = 1e-4;
-// mu_t "stays bounded away from 0": its minimum keeps at least this fraction of mu_0.
-constexpr double kMuFloor = 0.25;
 // The kernel is watched at about this many points of each run.
 constexpr int64_t kKernelSamples = 40;
 // Rounding slack when comparing the loss with its bound.
@@ -51,8 +47,8 @@ GdRun run_gd(const Mlp<T>& mlp, const Problem<T>& problem, const ExperimentOptio
                     .lambda_max;
   Tensor<T> params = initial.clone();
   const TrainResult training =
-      fit_square_loss(mlp, params, problem, run.step_size, options.steps, kInterpolation, 0, seed,
-                      {track_kernel(mlp, problem.x, run.kernel)},
+      fit_square_loss(mlp, params, problem, run.step_size, options.steps, options.interpolation, 0,
+                      seed, {track_kernel(mlp, problem.x, run.kernel)},
                       std::max<int64_t>(1, options.steps / kernel_samples));
   const KernelExtremes last = kernel_extremes(tangent_kernel(mlp, params, problem.x));
   run.kernel.push_back({training.steps, training.final_loss, last.lambda_min, last.lambda_max});
@@ -76,7 +72,9 @@ struct Judgement {
   Verdict verdict;
   std::string measured;
 };
-Judgement judge(const std::vector<GdRun>& runs) {
+// Training stops once the loss is options.interpolation of its start; mu_t "stays bounded away
+// from 0" when its minimum keeps options.mu_floor of mu_0.
+Judgement judge(const std::vector<GdRun>& runs, const ExperimentOptions& options) {
   double mu_kept = 1, worst_ratio = 0, worst_final = 0, singular = 1;
   bool diverged = false, budget_short = false;
   for (const GdRun& run : runs) {
@@ -88,8 +86,8 @@ Judgement judge(const std::vector<GdRun>& runs) {
     // The steps the bound needs to reach interpolation: a run that stopped before them may not
     // be there yet without contradicting the theorem.
     const double needed =
-        std::log(kInterpolation) / std::log1p(-run.step_size * std::max(run.mu, 0.0));
-    budget_short = budget_short || (run.final_fraction > kInterpolation &&
+        std::log(options.interpolation) / std::log1p(-run.step_size * std::max(run.mu, 0.0));
+    budget_short = budget_short || (run.final_fraction > options.interpolation &&
                                     static_cast<double>(run.losses.size()) < needed);
   }
   const std::string measured = fmt::format(
@@ -98,9 +96,9 @@ Judgement judge(const std::vector<GdRun>& runs) {
       singular, mu_kept, worst_ratio, worst_final,
       budget_short ? " (step budget below what the bound needs)" : "");
   if (diverged) return {Verdict::diverged, measured};
-  if (singular < kSingular || mu_kept < kMuFloor || worst_ratio > 1 + kBoundSlack)
+  if (singular < kSingular || mu_kept < options.mu_floor || worst_ratio > 1 + kBoundSlack)
     return {Verdict::does_not_hold, measured};
-  if (worst_final <= kInterpolation) return {Verdict::holds, measured};
+  if (worst_final <= options.interpolation) return {Verdict::holds, measured};
   return {budget_short ? Verdict::inconclusive : Verdict::does_not_hold, measured};
 }
 
@@ -128,8 +126,6 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
   ExperimentResult result{.name = "gd_convergence",
                           .title = "Claim 5: PL* holds and GD converges exponentially",
                           .settings = settings_of(options)};
-  result.settings.emplace_back("interpolation", fmt::format("{}", kInterpolation));
-  result.settings.emplace_back("mu-floor", fmt::format("{}", kMuFloor));
   Table runs{.name = "runs",
              .columns = {"depth", "width", "seed", "contrast", "parameters", "step_size", "mu_0",
                          "mu_min", "lambda_max_K0", "max_loss_over_bound", "steps",
@@ -198,7 +194,7 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
     contrast_samples = contrast.problem.x.shape()[0];
   }
   for (size_t d = 0; d < options.depths.size(); ++d) {
-    const Judgement judgement = judge(by_depth[d]);
+    const Judgement judgement = judge(by_depth[d], options);
     result.findings.push_back(
         {.claim = fmt::format("PL*: mu_t bounded away from 0, L_t <= (1 - eta mu)^t L_0, "
                               "interpolation, {}, every width",
@@ -206,10 +202,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
          .measured = judgement.measured,
          .predicted = fmt::format("mu_0/lambda_max >= {:g}; mu_t/mu_0 >= {}; L_t/bound <= 1; "
                                   "final <= {:g}",
-                                  kSingular, kMuFloor, kInterpolation),
+                                  kSingular, options.mu_floor, options.interpolation),
          .verdict = judgement.verdict});
   }
-  const Judgement contrast = judge(contrast_runs);
+  const Judgement contrast = judge(contrast_runs, options);
   result.findings.push_back(
       {.claim = fmt::format("PL* and interpolation by GD, under-parameterized (M = {} < n = {})",
                             runs.rows.back()[4], contrast_samples),

@@ -21,7 +21,6 @@ namespace {
 // ||H_f(w; x)|| is averaged over this many training inputs: the contrast's norm at one input
 // depends on phi''(h) there, which is small when the output's pre-activation h happens to be.
 constexpr int64_t kInputs = 4;
-constexpr double kBallRadius = 1.0;
 constexpr int kBallPoints = 2;       // random points on the sphere of radius R around w_0
 constexpr int64_t kCheckWidth = 16;  // the dense cross-check's width
 constexpr double kCheckTolerance = 1e-6;
@@ -44,7 +43,6 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
                           .title = "Claim 2: the model Hessian's norm falls like m^-1/2",
                           .settings = settings_of(options)};
   result.settings.emplace_back("inputs", fmt::format("{}", kInputs));
-  result.settings.emplace_back("ball-radius", fmt::format("{}", kBallRadius));
   result.settings.emplace_back("ball-points", fmt::format("{}", kBallPoints));
   WidthSweep at_init(options);
   WidthSweep in_ball(options);
@@ -66,7 +64,7 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
         for (int b = 0; b < kBallPoints; ++b) {
           const Tensor<T> direction = rng.normal<T>({mlp.parameter_count()});
           const Tensor<T> point =
-              initial + direction * static_cast<T>(kBallRadius / norm(direction));
+              initial + direction * static_cast<T>(options.ball_radius / norm(direction));
           largest = std::max(largest, model_hessian_norm(mlp, x, point, seed));
         }
         in_ball.at(d, s, w) = largest;
@@ -123,20 +121,20 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
     const PowerLawFit contrast_fit = contrast_corrected.fit(d, fit);
     const std::string depth = depth_label(options.depths[d]);
     result.findings.push_back(
-        {.claim = fmt::format("||H_f|| = O~(m^-1/2) at w_0 and in the ball R = {}, {}", kBallRadius,
-                              depth),
+        {.claim = fmt::format("||H_f|| = O~(m^-1/2) at w_0 and in the ball R = {}, {}",
+                              options.ball_radius, depth),
          .measured = fmt::format("{}; {} (raw slope {:.3g})",
                                  describe("slope of ||H_f||/sqrt(ln m) at w_0", init_fit.slope),
                                  describe("ball", ball_fit.slope), fits.back().slope.value),
          .predicted = "slopes <= -0.5",
-         .verdict =
-             both(slope_at_most(init_fit.slope, -0.5), slope_at_most(ball_fit.slope, -0.5))});
+         .verdict = both(slope_at_most(init_fit.slope, -0.5, options.slope_tolerance),
+                         slope_at_most(ball_fit.slope, -0.5, options.slope_tolerance))});
     result.findings.push_back(
         {.claim = fmt::format("||H_f|| = O~(m^-1/2), {}, non-linear output", depth),
          .contrast = true,
          .measured = describe("slope of ||H_f||/sqrt(ln m)", contrast_fit.slope),
          .predicted = "the norm stays O(1): slope near 0",
-         .verdict = slope_at_most(contrast_fit.slope, -0.5),
+         .verdict = slope_at_most(contrast_fit.slope, -0.5, options.slope_tolerance),
          .expected = Verdict::does_not_hold});
   }
   result.plots.push_back(width_plot("hessian_norm",

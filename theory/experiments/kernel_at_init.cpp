@@ -96,7 +96,7 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
         {.claim = fmt::format("K(w_0) approaches the analytic NTK like m^-1/2, {}", depth),
          .measured = describe("slope", distance_fits.back().slope),
          .predicted = "slope <= -0.5",
-         .verdict = slope_at_most(distance_fits.back().slope, -0.5)});
+         .verdict = slope_at_most(distance_fits.back().slope, -0.5, options.slope_tolerance)});
     // lambda_min(K) / lambda_min(Theta) per width, both averaged over seeds.
     double theta_min = 0;
     for (double value : analytic_smallest[d]) theta_min += value;

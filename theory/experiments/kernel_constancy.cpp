@@ -12,9 +12,6 @@ namespace lamppost::detail {
 
 namespace {
 
-// The loss falls to this fraction of its start before the kernel is compared.
-constexpr double kTargetFraction = 0.01;
-
 template <Real T>
 ExperimentResult run(const ExperimentOptions& options, const Progress& progress) {
   ExperimentResult result{.name = "kernel_constancy",
@@ -22,12 +19,11 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
                               "Claim 1: the tangent kernel stays constant during training "
                               "as width grows",
                           .settings = settings_of(options)};
-  result.settings.emplace_back("target-loss-fraction", fmt::format("{}", kTargetFraction));
   WidthSweep change(options);
   WidthSweep contrast_change(options);
   std::vector<bool> diverged(options.depths.size(), false);
-  result.tables.push_back(
-      train_sweep<T>(options, true, kTargetFraction, progress, [&](const TrainedPoint<T>& point) {
+  result.tables.push_back(train_sweep<T>(
+      options, true, options.target_fraction, progress, [&](const TrainedPoint<T>& point) {
         const Tensor<T> before = tangent_kernel(point.mlp, point.initial, point.problem.x);
         const Tensor<T> after = tangent_kernel(point.mlp, point.trained, point.problem.x);
         WidthSweep& sweep = point.contrast ? contrast_change : change;
@@ -48,14 +44,15 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
         {.claim = fmt::format("kernel change falls like m^-1/2 or faster, {}", depth),
          .measured = describe("slope", fits.back().slope),
          .predicted = "slope <= -0.5",
-         .verdict = diverged[d] ? Verdict::diverged : slope_at_most(fits.back().slope, -0.5)});
+         .verdict = diverged[d] ? Verdict::diverged
+                                : slope_at_most(fits.back().slope, -0.5, options.slope_tolerance)});
     result.findings.push_back(
         {.claim =
              fmt::format("kernel change falls like m^-1/2 or faster, {}, non-linear output", depth),
          .contrast = true,
          .measured = describe("slope", contrast_fit.slope),
          .predicted = "the kernel keeps moving: slope near 0",
-         .verdict = slope_at_most(contrast_fit.slope, -0.5),
+         .verdict = slope_at_most(contrast_fit.slope, -0.5, options.slope_tolerance),
          .expected = Verdict::does_not_hold});
   }
   result.plots.push_back(

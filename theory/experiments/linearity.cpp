@@ -17,7 +17,6 @@ namespace lamppost::detail {
 
 namespace {
 
-constexpr double kTargetFraction = 0.01;
 // ||w_T - w_0|| counts as O(1) when its slope across widths lies within this of 0.
 constexpr double kFlatSlope = 0.25;
 
@@ -26,15 +25,14 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
   ExperimentResult result{.name = "linearity",
                           .title = "Claim 3: wide networks train like their linearization",
                           .settings = settings_of(options)};
-  result.settings.emplace_back("target-loss-fraction", fmt::format("{}", kTargetFraction));
   result.settings.emplace_back("flat-slope", fmt::format("{}", kFlatSlope));
   WidthSweep gap(options);
   WidthSweep contrast_gap(options);
   WidthSweep distance(options);
   WidthSweep relative_distance(options);
   std::vector<bool> diverged(options.depths.size(), false);
-  result.tables.push_back(
-      train_sweep<T>(options, true, kTargetFraction, progress, [&](const TrainedPoint<T>& point) {
+  result.tables.push_back(train_sweep<T>(
+      options, true, options.target_fraction, progress, [&](const TrainedPoint<T>& point) {
         const Tensor<T>& x = point.problem.x;
         const Tensor<T> linear =
             linearized_outputs<T>([&](const Var<T>& p) { return point.mlp.forward(p, Var<T>(x)); },
@@ -73,7 +71,9 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
         {.claim = fmt::format("|f - f_lin| falls like m^-1/2 or faster, {}", depth),
          .measured = describe("slope", gap_fits.back().slope),
          .predicted = "slope <= -0.5",
-         .verdict = diverged[d] ? Verdict::diverged : slope_at_most(gap_fits.back().slope, -0.5)});
+         .verdict = diverged[d]
+                        ? Verdict::diverged
+                        : slope_at_most(gap_fits.back().slope, -0.5, options.slope_tolerance)});
     result.findings.push_back(
         {.claim = fmt::format("||w_T - w_0|| = O(1), relative to ||w_0|| falls like m^-1/2 or "
                               "faster, {}",
@@ -83,14 +83,15 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
          .predicted = fmt::format("|slope| <= {}; relative <= -0.5", kFlatSlope),
          .verdict = diverged[d] ? Verdict::diverged
                                 : both(slope_near_zero(distance_fit.slope, kFlatSlope),
-                                       slope_at_most(relative_fits.back().slope, -0.5))});
+                                       slope_at_most(relative_fits.back().slope, -0.5,
+                                                     options.slope_tolerance))});
     result.findings.push_back(
         {.claim =
              fmt::format("|f - f_lin| falls like m^-1/2 or faster, {}, non-linear output", depth),
          .contrast = true,
          .measured = describe("slope", contrast_fit.slope),
          .predicted = "the gap stays O(1): slope near 0",
-         .verdict = slope_at_most(contrast_fit.slope, -0.5),
+         .verdict = slope_at_most(contrast_fit.slope, -0.5, options.slope_tolerance),
          .expected = Verdict::does_not_hold});
   }
   result.plots.push_back(
