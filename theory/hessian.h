@@ -18,11 +18,13 @@ namespace lamppost {
 template <Real T>
 LinearOperator<T> hessian_operator(UnaryFunction<T> f, Tensor<T> at);
 
-// f(w; x) of one output, a scalar function of the parameters w, for one input x [d_0].
+// f(w; x) of one output, a scalar function of the parameters w, for one input x [d_0]. The
+// function refers to mlp, which must outlive it.
 template <Real T>
 UnaryFunction<T> model_output(const Mlp<T>& mlp, const Tensor<T>& x, int64_t output = 0);
 
-// L(w) = 1/2 ||F(w) - y||^2 on inputs x [n, d_0] and targets y [n, outputs].
+// L(w) = 1/2 ||F(w) - y||^2 on inputs x [n, d_0] and targets y [n, outputs]. The function
+// refers to mlp, which must outlive it.
 template <Real T>
 UnaryFunction<T> square_loss_of(const Mlp<T>& mlp, const Tensor<T>& x, const Tensor<T>& y);
 

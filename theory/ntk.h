@@ -35,7 +35,8 @@ template <Real T>
 KernelExtremes kernel_extremes(const Tensor<T>& kernel);
 
 // The PL tracker: an observer that records, at every observed training step, the loss and the
-// extreme eigenvalues of the network's tangent kernel on the training inputs x.
+// extreme eigenvalues of the network's tangent kernel on the training inputs x. mlp and records
+// must outlive the observer.
 struct KernelRecord {
   int64_t step = 0;
   double loss = 0;

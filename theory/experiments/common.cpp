@@ -148,10 +148,10 @@ Table train_sweep(const ExperimentOptions& options, bool with_contrast, double t
                       fmt::format("{}, width {}, seed {}{}", depth_label(options.depths[d]),
                                   options.widths[w], seed, contrast ? ", contrast" : ""));
           const Tensor<T> initial = mlp.init(seed);
-          const double step_size =
-              options.step_size > 0
-                  ? options.step_size
-                  : 1 / kernel_extremes(tangent_kernel(mlp, initial, problem.x)).lambda_max;
+          const Tensor<T> initial_kernel = tangent_kernel(mlp, initial, problem.x);
+          const double step_size = options.step_size > 0
+                                       ? options.step_size
+                                       : 1 / kernel_extremes(initial_kernel).lambda_max;
           Tensor<T> trained = initial.clone();
           // A contrast network may never reach the target (its outputs saturate); it trains ten
           // times as long as the linear-output one needed, which is plenty to compare.
@@ -166,7 +166,7 @@ Table train_sweep(const ExperimentOptions& options, bool with_contrast, double t
                         contrast ? 1.0 : 0.0, step_size, static_cast<double>(training.steps),
                         training.final_loss / training.losses.front(),
                         training.reason == StopReason::diverged ? 1.0 : 0.0});
-          measure({d, w, s, contrast, mlp, problem, initial, trained, training});
+          measure({d, w, s, contrast, mlp, problem, initial, initial_kernel, trained, training});
           sweep.finish();
         }
       }
@@ -241,15 +241,16 @@ double sweep_cost(const ExperimentOptions& options) {
 SweepProgress::SweepProgress(const Progress& progress, double total_cost)
     : progress_(progress), total_(total_cost) {}
 
-void SweepProgress::start(double cost, const std::string& stage) {
+void SweepProgress::start(double cost, std::string stage) {
   current_ = cost;
-  if (progress_) progress_(total_ > 0 ? done_ / total_ : 0, stage);
+  stage_ = std::move(stage);
+  if (progress_) progress_(total_ > 0 ? done_ / total_ : 0, stage_);
 }
 
 void SweepProgress::finish() {
   done_ += current_;
   current_ = 0;
-  if (progress_) progress_(total_ > 0 ? std::min(1.0, done_ / total_) : 1, "");
+  if (progress_) progress_(total_ > 0 ? std::min(1.0, done_ / total_) : 1, stage_);
 }
 
 std::string join(const std::vector<int64_t>& values) {

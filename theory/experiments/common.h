@@ -82,16 +82,18 @@ struct TrainedPoint {
   bool contrast;  // the non-linear-output network
   const Mlp<T>& mlp;
   const Problem<T>& problem;
-  const Tensor<T>& initial;  // w_0
-  const Tensor<T>& trained;  // w_T
+  const Tensor<T>& initial;         // w_0
+  const Tensor<T>& initial_kernel;  // K(w_0) on the problem's inputs
+  const Tensor<T>& trained;         // w_T
   const TrainResult& training;
 };
 
 // Trains, for every depth x seed x width (and the contrast network too when asked), the network
 // from its initialisation by GD with step options.step_size, or 1 / lambda_max(K(w_0)) when that
-// is 0, until the loss falls to target_fraction of its start or the step budget ends (a contrast
-// network: at most ten times the steps its linear-output twin took); hands each to measure. Returns
-// a table of the runs (steps, step size, final loss fraction, whether it diverged).
+// is 0 (K(w_0) is computed either way and handed on), until the loss falls to target_fraction of
+// its start or the step budget ends (a contrast network: at most ten times the steps its
+// linear-output twin took); hands each to measure. Returns a table of the runs (steps, step size,
+// final loss fraction, whether it diverged).
 template <Real T>
 Table train_sweep(const ExperimentOptions& options, bool with_contrast, double target_fraction,
                   const Progress& progress,
@@ -113,7 +115,9 @@ class SweepProgress {
  public:
   SweepProgress(const Progress& progress, double total_cost);
   // Called as a point starts: the stage text, and the point's cost (counted once it is done).
-  void start(double cost, const std::string& stage);
+  void start(double cost, std::string stage);
+  // Called as that point ends; the report still names it, so a display that shows only some
+  // reports always has a stage to show.
   void finish();
 
  private:
@@ -121,6 +125,7 @@ class SweepProgress {
   double total_;
   double done_ = 0;
   double current_ = 0;
+  std::string stage_;
 };
 
 // The settings every experiment records (flag name -> value as typed).

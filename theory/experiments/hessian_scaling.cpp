@@ -83,8 +83,8 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
               .columns = {"depth", "width", "parameters", "lanczos_norm", "dense_norm",
                           "relative_difference"}};
   double worst = 0;
+  const Tensor<T> x = make_problem<T>(options, options.seed).x.select(0, 0);
   for (int64_t depth : options.depths) {
-    const Tensor<T> x = make_problem<T>(options, options.seed).x.select(0, 0);
     const Mlp<T> mlp(network(options, x.numel(), depth, kCheckWidth));
     const Tensor<T> initial = mlp.init(options.seed);
     const double lanczos =

@@ -24,11 +24,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
   std::vector<bool> diverged(options.depths.size(), false);
   result.tables.push_back(train_sweep<T>(
       options, true, options.target_fraction, progress, [&](const TrainedPoint<T>& point) {
-        const Tensor<T> before = tangent_kernel(point.mlp, point.initial, point.problem.x);
         const Tensor<T> after = tangent_kernel(point.mlp, point.trained, point.problem.x);
         WidthSweep& sweep = point.contrast ? contrast_change : change;
         sweep.at(point.depth_index, point.seed_index, point.width_index) =
-            relative_change(after, before);
+            relative_change(after, point.initial_kernel);
         if (!point.contrast && point.training.reason == StopReason::diverged)
           diverged[point.depth_index] = true;
       }));

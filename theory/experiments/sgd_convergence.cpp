@@ -7,6 +7,7 @@
 // under-parameterized network, whose loss plateaus.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -97,14 +98,14 @@ struct Judgement {
   Verdict verdict = Verdict::holds;
   double worst_ratio = 0;  // max over widths and steps of mean loss / mean bound
   double worst_final = 0;  // the largest final mean loss fraction
-  double slowest = 1e300;  // the smallest fitted decay rate, with its interval
-  Estimate slowest_rate;
+  // The smallest fitted decay rate, with its interval.
+  Estimate slowest_rate{.value = std::numeric_limits<double>::infinity()};
   double singular = 1;        // the smallest mu / lambda_max
   bool budget_short = false;  // the bound needs more steps than were run to reach interpolation
 };
 
 // The slowest bound rate among the runs (the mean of the bounds decays at least this fast).
-double mean_curve_rate(const std::vector<SgdRun>& runs) {
+double slowest_bound_rate(const std::vector<SgdRun>& runs) {
   double slowest = 0;
   for (const SgdRun& run : runs) slowest = std::max(slowest, run.rate);
   return slowest;
@@ -118,11 +119,13 @@ void judge(Judgement& judgement, const std::vector<SgdRun>& runs,
     judgement.worst_ratio = std::max(judgement.worst_ratio, mean.loss[i] / mean.bound[i]);
   judgement.worst_final = std::max(judgement.worst_final, mean.loss.back());
   const ExponentialFit fit = fit_exponential(mean.steps, mean.loss);
-  if (fit.rate.value < judgement.slowest) {
-    judgement.slowest = fit.rate.value;
+  if (fit.rate.value < judgement.slowest_rate.value) {
     judgement.slowest_rate = fit.rate;
   }
-  const double needed = std::log(options.interpolation) / std::log(mean_curve_rate(runs));
+  // A bound that does not decay (mu = 0) never reaches interpolation.
+  const double rate = slowest_bound_rate(runs);
+  const double needed = rate < 1 ? std::log(options.interpolation) / std::log(rate)
+                                 : std::numeric_limits<double>::infinity();
   if (mean.loss.back() > options.interpolation && mean.steps.back() < needed)
     judgement.budget_short = true;
   for (const SgdRun& run : runs) {
