@@ -48,11 +48,12 @@ std::string command_line(int argc, char** argv) {
 // The quick and full defaults of an experiment, for `lamppost run <experiment> --help`.
 std::string defaults_text(const ExperimentInfo& info) {
   std::string s = fmt::format("Defaults of {} (without --full / with --full):\n", info.name);
-  for (const ExperimentFlag& flag : experiment_flags()) {
-    const std::string quick = flag.show(info.quick);
-    const std::string full = flag.show(info.full);
-    s += fmt::format("  --{:<17} {:<20} {}\n", flag.name, quick.empty() ? "-" : quick,
-                     full.empty() ? "-" : full);
+  const auto quick = settings_of(info.quick, info.flags);
+  const auto full = settings_of(info.full, info.flags);
+  for (size_t i = 0; i < quick.size(); ++i) {
+    s += fmt::format("  --{:<17} {:<20} {}\n", quick[i].first,
+                     quick[i].second.empty() ? "-" : quick[i].second,
+                     full[i].second.empty() ? "-" : full[i].second);
   }
   return s;
 }

@@ -35,8 +35,6 @@ struct ExperimentFlag {
   std::string description;
   // Parses text into the field; throws UsageError naming --<name> and the text.
   void (*set)(ExperimentOptions& options, std::string_view text);
-  // The field's value as the flag would spell it ("32,64,128").
-  std::string (*show)(const ExperimentOptions& options);
 };
 
 // Every ExperimentOptions flag, in --help's order.

@@ -1,6 +1,7 @@
 #include "data/synthetic.h"
 
 #include <cmath>
+#include <numbers>
 
 #include "tensor/error.h"
 #include "tensor/ops.h"
@@ -30,6 +31,39 @@ Tensor<T> teacher_targets(const Mlp<T>& teacher, const Tensor<T>& teacher_params
 double GaussianMixture::bayes_error() const {
   // Phi(-a) = erfc(a / sqrt 2) / 2 with a = separation / (2 sigma).
   return 0.5 * std::erfc(separation / (2 * sigma) / std::sqrt(2.0));
+}
+
+template <Real T>
+std::vector<double> GaussianMixture::posterior(const Tensor<T>& x) const {
+  LAMPPOST_CHECK(x.ndim() == 2 && x.shape()[1] == dimension, "GaussianMixture",
+                 "posterior needs points [n, {}], got {}", dimension, to_string(x.shape()));
+  std::vector<double> eta(static_cast<size_t>(x.shape()[0]));
+  for (int64_t i = 0; i < x.shape()[0]; ++i) {
+    const double x1 = static_cast<double>(x.at({i, 0}));
+    eta[static_cast<size_t>(i)] = 1 / (1 + std::exp(-separation * x1 / (sigma * sigma)));
+  }
+  return eta;
+}
+
+double GaussianMixture::nearest_neighbour_risk() const {
+  // Only x_1 carries information. Its density is the mean of N(+-a, sigma^2), a = separation / 2;
+  // the integrand is smooth and its mass lies within a + 12 sigma, so the trapezoid rule on a
+  // fine grid is accurate to far below any Monte-Carlo error it is compared with.
+  const double a = separation / 2;
+  const double reach = a + 12 * sigma;
+  constexpr int kSteps = 200000;
+  const double h = 2 * reach / kSteps;
+  const double norm = 1 / (sigma * std::sqrt(2 * std::numbers::pi));
+  double total = 0;
+  for (int i = 0; i <= kSteps; ++i) {
+    const double x = -reach + h * i;
+    const double density = 0.5 * norm *
+                           (std::exp(-0.5 * std::pow((x - a) / sigma, 2)) +
+                            std::exp(-0.5 * std::pow((x + a) / sigma, 2)));
+    const double eta = 1 / (1 + std::exp(-separation * x / (sigma * sigma)));
+    total += (i == 0 || i == kSteps ? 0.5 : 1.0) * density * 2 * eta * (1 - eta);
+  }
+  return total * h;
 }
 
 template <Real T>
@@ -98,6 +132,7 @@ Labelled<T> simplex_corners(int64_t d) {
   template Tensor<T> teacher_targets(const Mlp<T>&, const Tensor<T>&, const Tensor<T>&, double, \
                                      uint64_t);                                                 \
   template Labelled<T> GaussianMixture::sample<T>(int64_t, uint64_t) const;                     \
+  template std::vector<double> GaussianMixture::posterior<T>(const Tensor<T>&) const;           \
   template Tensor<T> plus_minus_one<T>(const std::vector<int64_t>&);                            \
   template Labelled<T> simplex_corners<T>(int64_t);
 LAMPPOST_INSTANTIATE_SYNTHETIC(float)

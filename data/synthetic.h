@@ -35,6 +35,12 @@ struct GaussianMixture {
   double sigma = 1.0;
 
   double bayes_error() const;
+  // P(class 1 | x) = 1 / (1 + exp(-separation x_1 / sigma^2)), for each row of x [n, dimension].
+  template <Real T>
+  std::vector<double> posterior(const Tensor<T>& x) const;
+  // The risk 1-NN tends to as n grows (Cover and Hart 1967): E[2 eta(x) (1 - eta(x))], eta the
+  // posterior; between the Bayes error R and 2 R (1 - R). By quadrature over x_1.
+  double nearest_neighbour_risk() const;
   template <Real T>
   Labelled<T> sample(int64_t n, uint64_t seed) const;
 };

@@ -676,6 +676,54 @@ EighResult<T> eigh_impl(const Tensor<T>& a, T tolerance, bool vectors, std::stri
 }
 
 // ---------------------------------------------------------------------------------------------
+// Least squares
+
+template <class U>
+MatrixRef<U> transposed(MatrixRef<U> m) {
+  return {m.data, m.cols, m.rows, m.col_stride, m.row_stride};
+}
+
+// The Gram matrix a a^T [rows, rows] of a [rows, cols]. Only its lower triangle goes through
+// gemm (half the flops of the full product, which dominate least squares when cols >> rows);
+// mirroring it makes the result exactly symmetric.
+template <Real T>
+Tensor<T> gram(MatrixRef<const T> a) {
+  const int64_t n = a.rows;
+  Tensor<T> g = Tensor<T>::zeros({n, n});
+  T* gp = g.data();
+  // g -= a a^T leaves -a a^T: [n, cols] x [cols, n] -> [n, n], lower triangle
+  triangular_update(Triangle::lower, a, transposed(a), MatrixRef<T>{gp, n, n, n, 1});
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j <= i; ++j) {
+      gp[i * n + j] = -gp[i * n + j];
+      gp[j * n + i] = gp[i * n + j];
+    }
+  }
+  return g;
+}
+
+// Throws naming the first non-finite entry of the 2-d t (C order); what names the operand.
+template <Real T>
+void check_finite_matrix(const Tensor<T>& t, std::string_view op, std::string_view what,
+                         const Shape& shown) {
+  const T* p = t.data();
+  const int64_t rows = t.shape()[0], cols = t.shape()[1];
+  const int64_t rs = t.strides()[0], cs = t.strides()[1];
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const T v = p[i * rs + j * cs];
+      if (!std::isfinite(v)) [[unlikely]] {
+        if (shown.size() == 1) {
+          fail(op, "{} of shape {} has a non-finite entry {} at {}", what, to_string(shown), v, i);
+        }
+        fail(op, "{} of shape {} has a non-finite entry {} at ({}, {})", what, to_string(shown), v,
+             i, j);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Operators
 
 // Runs y = a(x) and returns y's contiguous data after checking its shape.
@@ -1117,6 +1165,84 @@ EighResult<T> eigh_tridiagonal(const Tensor<T>& diagonal, const Tensor<T>& off_d
 }
 
 template <Real T>
+LeastSquaresResult<T> least_squares(const Tensor<T>& a, const Tensor<T>& b,
+                                    const LeastSquaresOptions<T>& options) {
+  constexpr std::string_view kOp = "least_squares";
+  LAMPPOST_CHECK(a.ndim() == 2, kOp, "needs a 2-d matrix, got shape {}", to_string(a.shape()));
+  const int64_t n = a.shape()[0], m = a.shape()[1];
+  LAMPPOST_CHECK((b.ndim() == 1 || b.ndim() == 2) && b.shape()[0] == n, kOp,
+                 "right-hand side of shape {} does not match the matrix of shape {}: it must be "
+                 "[{}] or [{}, k]",
+                 to_string(b.shape()), to_string(a.shape()), n, n);
+  LAMPPOST_CHECK(options.ridge >= 0 && std::isfinite(options.ridge), kOp,
+                 "ridge must be finite and >= 0, got {}", options.ridge);
+  LAMPPOST_CHECK(std::isfinite(options.cutoff), kOp, "cutoff must be finite, got {}",
+                 options.cutoff);
+  const int64_t k = b.ndim() == 2 ? b.shape()[1] : 1;
+  const Tensor<T> rhs = b.ndim() == 2 ? b : b.reshape({n, 1});
+  detail::check_finite_matrix(a, kOp, "matrix", a.shape());
+  detail::check_finite_matrix(rhs, kOp, "right-hand side", b.shape());
+
+  const int64_t p = std::min(n, m);
+  const bool wide = m >= n;  // the Gram matrix is A A^T, else A^T A
+  LeastSquaresResult<T> result;
+  result.x = b.ndim() == 2 ? Tensor<T>::zeros({m, k}) : Tensor<T>::zeros({m});
+  result.singular_values = Tensor<T>::zeros({p});
+  if (p == 0) return result;
+
+  const auto am = detail::as_matrix(a);
+  const Tensor<T> g = detail::gram(wide ? am : detail::transposed(am));
+  for (int64_t i = 0; i < p; ++i) {
+    LAMPPOST_CHECK(std::isfinite(g.data()[i * p + i]), kOp,
+                   "the Gram matrix of the matrix of shape {} overflows in {} (row {} of {} has "
+                   "squared norm {}): rescale the matrix",
+                   to_string(a.shape()), std::is_same_v<T, float> ? "float" : "double", i,
+                   wide ? "A" : "A^T", g.data()[i * p + i]);
+  }
+  // The Gram matrix is exactly symmetric, so no tolerance is needed.
+  const EighResult<T> e = detail::eigh_impl(g, T(0), true, kOp);
+  const T* l = e.eigenvalues.data();  // ascending
+  const T largest = std::max(l[p - 1], T(0));
+  const T cutoff = options.cutoff < 0 ? T(p) * std::numeric_limits<T>::epsilon() : options.cutoff;
+  const T threshold = cutoff * largest;
+  while (result.rank < p && l[p - 1 - result.rank] > threshold) ++result.rank;
+  for (int64_t i = 0; i < p; ++i) {
+    result.singular_values.data()[i] = std::sqrt(std::max(l[p - 1 - i], T(0)));
+  }
+
+  // The eigenvectors used are the last `used` columns (the largest eigenvalues), scaled by w.
+  const bool ridge = options.ridge > 0;
+  const int64_t used = ridge ? p : result.rank;
+  if (used == 0) return result;
+  const int64_t first = p - used;
+  const Tensor<T> v = e.eigenvectors.slice(1, first, p);
+  auto weigh = [&](Tensor<T>& c) {  // c [used, k] <- diag(w) c
+    T* cp = c.data();
+    for (int64_t i = 0; i < used; ++i) {
+      const T li = l[first + i];
+      const T w = ridge ? T(1) / (std::max(li, T(0)) + options.ridge) : T(1) / li;
+      for (int64_t j = 0; j < k; ++j) cp[i * k + j] *= w;
+    }
+  };
+  Tensor<T> x = result.x.reshape({m, k});
+  Tensor<T> c = Tensor<T>::empty({used, k});
+  if (wide) {
+    gemm(T(1), v, Op::transpose, rhs, Op::none, T(0), c);  // [used, n] x [n, k] -> [used, k]
+    weigh(c);
+    Tensor<T> y = Tensor<T>::empty({n, k});
+    gemm(T(1), v, Op::none, c, Op::none, T(0), y);       // [n, used] x [used, k] -> [n, k]
+    gemm(T(1), a, Op::transpose, y, Op::none, T(0), x);  // [m, n] x [n, k] -> [m, k]
+  } else {
+    Tensor<T> z = Tensor<T>::empty({m, k});
+    gemm(T(1), a, Op::transpose, rhs, Op::none, T(0), z);  // [m, n] x [n, k] -> [m, k]
+    gemm(T(1), v, Op::transpose, z, Op::none, T(0), c);    // [used, m] x [m, k] -> [used, k]
+    weigh(c);
+    gemm(T(1), v, Op::none, c, Op::none, T(0), x);  // [m, used] x [used, k] -> [m, k]
+  }
+  return result;
+}
+
+template <Real T>
 LanczosResult<T> lanczos(const LinearOperator<T>& a, int64_t n, const LanczosOptions<T>& options) {
   constexpr std::string_view kOp = "lanczos";
   LAMPPOST_CHECK(static_cast<bool>(a), kOp, "the operator is empty");
@@ -1294,6 +1420,8 @@ LanczosResult<T> lanczos(const LinearOperator<T>& a, int64_t n, const LanczosOpt
   template EighResult<T> eigh(const Tensor<T>&, T);                                      \
   template Tensor<T> eigvalsh(const Tensor<T>&, T);                                      \
   template EighResult<T> eigh_tridiagonal(const Tensor<T>&, const Tensor<T>&, bool);     \
+  template LeastSquaresResult<T> least_squares(const Tensor<T>&, const Tensor<T>&,       \
+                                               const LeastSquaresOptions<T>&);           \
   template LanczosResult<T> lanczos(const LinearOperator<T>&, int64_t, const LanczosOptions<T>&);
 
 LAMPPOST_LINALG_INSTANTIATE(float)

@@ -1,7 +1,8 @@
 // Dense linear algebra on top of GEMM: Cholesky and triangular solves, conjugate gradients, the
-// symmetric eigensolver (Householder tridiagonalisation + implicit QL/QR), and Lanczos on an
-// operator that is never formed. The O(n^3) parts are blocked so that most of their flops run
-// in gemm. Matrices are 2-d tensors of any strides; results are fresh contiguous tensors.
+// symmetric eigensolver (Householder tridiagonalisation + implicit QL/QR), minimum-norm least
+// squares through it, and Lanczos on an operator that is never formed. The O(n^3) parts are
+// blocked so that most of their flops run in gemm. Matrices are 2-d tensors of any strides;
+// results are fresh contiguous tensors.
 #pragma once
 
 #include <cmath>
@@ -107,6 +108,55 @@ Tensor<T> eigvalsh(const Tensor<T>& a, T symmetry_tolerance = default_symmetry_t
 template <Real T>
 EighResult<T> eigh_tridiagonal(const Tensor<T>& diagonal, const Tensor<T>& off_diagonal,
                                bool vectors = true);
+
+// ---------------------------------------------------------------------------------------------
+// Least squares
+
+template <Real T>
+struct LeastSquaresOptions {
+  // lambda >= 0: minimises ||A x - b||^2 + lambda ||x||^2; 0: the minimum-norm least-squares
+  // solution A^+ b.
+  T ridge = 0;
+  // With ridge == 0, eigenvalues of the Gram matrix below cutoff * its largest count as 0, i.e.
+  // singular values of A below sqrt(cutoff) * sigma_max are dropped: the pseudo-inverse's
+  // stated cut-off. Negative: the default, min(n, m) * machine epsilon, about the rounding
+  // error of the Gram matrix's eigenvalues relative to its largest.
+  T cutoff = -1;
+};
+
+template <Real T>
+struct [[nodiscard]] LeastSquaresResult {
+  Tensor<T> x;                // [m] or [m, k], matching b
+  int64_t rank = 0;           // singular values kept by the cut-off
+  Tensor<T> singular_values;  // [min(n, m)], descending
+};
+
+// The minimum-norm least-squares solution x = A^+ b of A x = b for a [n, m] and b [n] or
+// [n, k] (k right-hand sides solved together), or with ridge = lambda > 0 the ridge solution
+// (A^T A + lambda I)^-1 A^T b. The same method serves both sides of the threshold m = n, so
+// the solution is continuous through it: eigh of the smaller Gram matrix,
+//   m >= n: A A^T = V diag(l) V^T [n, n],  x = A^T V diag(w) V^T b
+//   m <  n: A^T A = V diag(l) V^T [m, m],  x = V diag(w) V^T A^T b
+// with w = 1 / l on the eigenvalues the cut-off keeps and 0 on the others (ridge == 0), or
+// w = 1 / (max(l, 0) + lambda) on all of them (ridge > 0, where the cut-off only counts the
+// rank). Never a normal-equations Cholesky: that fails, or returns noise, exactly where the
+// interpolation threshold makes the system singular.
+//
+// Accuracy: forming the Gram matrix squares the condition number. Its eigenvalues carry
+// absolute errors of about eps * sigma_max^2, so singular values are resolved only down to
+// about sqrt(eps) * sigma_max (1e-8 in double, 3e-4 in float), which is why the cut-off acts on
+// that scale; among the kept ones, x carries relative errors up to about
+// eps * (sigma_max / sigma_min)^2, where an SVD reaches eps * sigma_max / sigma_min on
+// systems with small residuals. In exchange the cost is O(n m min(n, m)) for the Gram matrix
+// (one triangle, in gemm), O(min(n, m)^3) for eigh and O((n m + min(n, m)^2) k) to apply the
+// result; the extra memory is a few min(n, m)^2 buffers (the Gram matrix, eigh's work space,
+// the eigenvectors), as a and b are not copied.
+//
+// Throws when a is not 2-d, b is not [n] or [n, k], ridge is negative or not finite, cutoff is
+// not finite, a or b has a non-finite entry (naming it), or the Gram matrix overflows.
+template <Real T>
+LeastSquaresResult<T> least_squares(const Tensor<T>& a, const Tensor<T>& b,
+                                    const LeastSquaresOptions<T>& options = {});
 
 // ---------------------------------------------------------------------------------------------
 // Lanczos

@@ -5,6 +5,7 @@
 #include <numbers>
 #include <vector>
 
+#include "models/kernel_machine.h"
 #include "tensor/ops.h"
 #include "tensor/random.h"
 #include "tests/testing.h"
@@ -14,9 +15,7 @@
 namespace lamppost {
 namespace {
 
-double relative_difference(const Tensor<double>& a, const Tensor<double>& b) {
-  return norm(a - b) / norm(b);
-}
+using testing::relative_difference;
 
 MlpConfig network(Activation activation, int depth, int64_t inputs, int64_t width = 64) {
   return {.inputs = inputs,
@@ -179,6 +178,35 @@ TEST(InfiniteWidth, SymmetricAndRefusesWhatItCannotDo) {
               infinite_width_kernels(config, a, Tensor<double>::ones({2, 4}));
             }),
             "[infinite_width_kernels] inputs (4, 3) and (2, 4) must both be [n, 3]");
+}
+
+// The NTK as a kernel: its Gram matrices are the recursion's, in T, and a kernel machine with it
+// interpolates its training labels (Theta is positive definite on distinct inputs).
+TEST(InfiniteWidth, NtkKernelIsTheRecursionAndInterpolates) {
+  const MlpConfig config{.inputs = 5, .hidden = {64, 64}, .activation = Activation::erf};
+  const Tensor<double> x = Rng(8).normal<double>({60, 5});
+  const Tensor<double> z = Rng(9).normal<double>({7, 5});
+  const Kernel<double> kernel = ntk_kernel<double>(config);
+  EXPECT_EQ(kernel.name, "ntk(erf, depth 2)");
+  EXPECT_LT(relative_difference(kernel.gram(x, z), infinite_width_kernels(config, x, z).ntk),
+            1e-15);
+  const Tensor<float> gram_float = ntk_kernel<float>(config).gram(x.cast<float>(), z.cast<float>());
+  EXPECT_LT(relative_difference(gram_float.cast<double>(), kernel.gram(x, z)), 1e-5);
+
+  KernelMachine<double> machine(kernel);
+  const Tensor<double> y = Rng(10).normal<double>({60, 2});
+  const KernelFitReport report = machine.fit(x, y);
+  EXPECT_LT(report.residual, 1e-10);
+  EXPECT_LT(relative_difference(machine.predict(x), y), 1e-9);
+
+  MlpConfig two_outputs = config;
+  two_outputs.outputs = 2;
+  EXPECT_EQ(testing::error_of([&] { ntk_kernel<double>(two_outputs); }),
+            "[ntk_kernel] takes a network with one output (Theta's blocks are equal), got 2");
+  MlpConfig tanh = config;
+  tanh.activation = Activation::tanh;
+  EXPECT_EQ(testing::error_of([&] { ntk_kernel<double>(tanh); }),
+            "[infinite_width_kernels] no closed form for tanh (relu and erf have one)");
 }
 
 }  // namespace

@@ -20,10 +20,32 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-// The tiny setting of the CI smoke runs: the quick one with two depths and three widths
-// spanning 16x.
+bool reads(const ExperimentInfo& info, std::string_view flag) {
+  return std::find(info.flags.begin(), info.flags.end(), flag) != info.flags.end();
+}
+
+// The tiny setting of the CI smoke runs. Width sweeps: the quick one with two depths and three
+// widths spanning 16x. Interpolation: synthetic data only, a few hundred points.
 ExperimentOptions tiny(const ExperimentInfo& info) {
   ExperimentOptions options = info.quick;
+  if (!reads(info, "widths")) {
+    options.datasets = {DataSource::synthetic};
+    options.n = kSanitized ? 60 : 300;
+    options.test_n = kSanitized ? 100 : 1000;
+    options.seeds = 2;
+    if (info.name == "double_descent" && kSanitized) options.features = {6, 60, 120, 600};
+    if (info.name == "label_noise" && !kSanitized) options.n = 1000;
+    if (info.name == "nearest_neighbours") {
+      options.sample_sizes =
+          kSanitized ? std::vector<int64_t>{50, 200} : std::vector<int64_t>{250, 1000, 4000};
+      options.seeds = kSanitized ? 2 : 3;
+      options.test_n = kSanitized ? 100 : 5000;
+    }
+    if (info.name == "simplices")
+      options.dimensions =
+          kSanitized ? std::vector<int64_t>{1, 3} : std::vector<int64_t>{1, 2, 4, 8};
+    return options;
+  }
   options.depths = {1, 2};
   options.widths = {32, 128, 512};
   if (kSanitized) {
@@ -71,7 +93,9 @@ TEST_P(TinyRun, GivesTheVerdictsTheoryPredicts) {
 
 INSTANTIATE_TEST_SUITE_P(Experiments, TinyRun,
                          ::testing::Values("kernel_constancy", "hessian_scaling", "linearity",
-                                           "kernel_at_init", "gd_convergence", "sgd_convergence"),
+                                           "kernel_at_init", "gd_convergence", "sgd_convergence",
+                                           "double_descent", "label_noise", "nearest_neighbours",
+                                           "simplices"),
                          [](const auto& param) { return param.param; });
 
 TEST(Experiments, AllAreListedInTheoryOrder) {
@@ -80,16 +104,21 @@ TEST(Experiments, AllAreListedInTheoryOrder) {
     names.push_back(info.name);
     EXPECT_FALSE(info.claim.empty());
     EXPECT_TRUE(info.run);
+    EXPECT_TRUE(reads(info, "seeds") && reads(info, "seed") && reads(info, "precision"));
     // The full setting is at least as demanding as the quick one.
-    EXPECT_GE(info.full.widths.back(), info.quick.widths.back());
     EXPECT_GE(info.full.seeds, info.quick.seeds);
+    EXPECT_GE(info.full.n, info.quick.n);
+    EXPECT_GE(info.full.test_n, info.quick.test_n);
+    if (!reads(info, "widths")) continue;
+    EXPECT_GE(info.full.widths.back(), info.quick.widths.back());
     EXPECT_GE(static_cast<double>(info.full.widths.back()) / info.full.widths.front(), 16);
     EXPECT_GE(static_cast<double>(info.quick.widths.back()) / info.quick.widths.front(), 16);
     EXPECT_EQ(info.quick.depths, (std::vector<int64_t>{1, 2, 3}));
   }
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"kernel_constancy", "hessian_scaling", "linearity",
-                                      "kernel_at_init", "gd_convergence", "sgd_convergence"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"kernel_constancy", "hessian_scaling", "linearity",
+                                             "kernel_at_init", "gd_convergence", "sgd_convergence",
+                                             "double_descent", "label_noise", "nearest_neighbours",
+                                             "simplices"}));
 }
 
 // Single precision runs the same experiment (kernel at initialisation: cheap) to the same
@@ -147,7 +176,8 @@ TEST(Experiments, ThresholdsAreOptions) {
 TEST(Experiments, BadOptionsAreNamed) {
   EXPECT_EQ(error_of([] { find_experiment("kernel"); }),
             "[experiment] unknown experiment 'kernel' (choose one of kernel_constancy, "
-            "hessian_scaling, linearity, kernel_at_init, gd_convergence, sgd_convergence)");
+            "hessian_scaling, linearity, kernel_at_init, gd_convergence, sgd_convergence, "
+            "double_descent, label_noise, nearest_neighbours, simplices)");
   const ExperimentInfo& info = find_experiment("hessian_scaling");
   ExperimentOptions options = tiny(info);
   options.widths = {16, 0};

@@ -30,13 +30,6 @@ T eps() {
   return std::numeric_limits<T>::epsilon();
 }
 
-// Expects the string to contain the text.
-#define EXPECT_CONTAINS(haystack, needle)                                        \
-  do {                                                                           \
-    const std::string found_in_ = (haystack);                                    \
-    EXPECT_NE(found_in_.find(needle), std::string::npos) << "in: " << found_in_; \
-  } while (0)
-
 template <class T>
 T max_abs(const Tensor<T>& a) {
   T m = 0;
@@ -924,6 +917,367 @@ TEST(LinalgThreads, ResultsDoNotDependOnTheThreadCount) {
   };
   const auto one = run(1);
   EXPECT_TRUE(one == run(3));  // bit for bit
+}
+
+// ---------------------------------------------------------------------------------------------
+// Least squares
+
+// A = U diag(s) W^T with U, W random orthogonal ([n, n] and [m, m]; only their first r = |s|
+// columns enter A) and its Moore-Penrose pseudo-inverse W_r diag(1/s) U_r^T, both built in
+// double by plain loops: the oracle the Gram-matrix method is checked against. Columns r.. of
+// W span A's null space.
+template <class T>
+struct KnownSvd {
+  Tensor<T> a;
+  Tensor<T> pinv;
+  Tensor<double> u;
+  Tensor<double> w;
+};
+
+template <class T>
+KnownSvd<T> known_svd(int64_t n, int64_t m, const std::vector<double>& s, uint64_t seed) {
+  const Tensor<double> u = random_orthogonal<double>(n, seed);
+  const Tensor<double> w = random_orthogonal<double>(m, seed + 1000);
+  const int64_t r = static_cast<int64_t>(s.size());
+  Tensor<double> a = Tensor<double>::zeros({n, m}), pinv = Tensor<double>::zeros({m, n});
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < m; ++j) {
+      for (int64_t q = 0; q < r; ++q) {
+        a.at({i, j}) += u.at({i, q}) * s[q] * w.at({j, q});
+        pinv.at({j, i}) += w.at({j, q}) * u.at({i, q}) / s[q];
+      }
+    }
+  }
+  return {a.cast<T>(), pinv.cast<T>(), u, w};
+}
+
+// r singular values evenly spaced from 3 down to 0.5: condition number 6 over the kept ones.
+std::vector<double> spread_values(int64_t r) {
+  std::vector<double> s(static_cast<size_t>(r));
+  for (int64_t q = 0; q < r; ++q)
+    s[q] = 3.0 - 2.5 * double(q) / double(std::max<int64_t>(r - 1, 1));
+  return s;
+}
+
+template <class T>
+T frobenius(const Tensor<T>& a) {
+  double s = 0;
+  for (T v : a.to_vector()) s += double(v) * double(v);
+  return T(std::sqrt(s));
+}
+
+// Relative error ||got - want|| / ||want|| (absolute when want is 0).
+template <class T>
+T relative(const Tensor<T>& got, const Tensor<T>& want) {
+  EXPECT_EQ(got.shape(), want.shape());
+  const T scale = frobenius(want);
+  return frobenius(sub(got, want)) / (scale > 0 ? scale : T(1));
+}
+
+// The components of x [m] (or each column of x [m, k]) along columns from.. of w [m, m], as
+// a fraction of ||x||: 0 when x lies in the span of w's first `from` columns.
+template <class T>
+double outside_span(const Tensor<T>& x, const Tensor<double>& w, int64_t from) {
+  const int64_t m = w.shape()[0];
+  const Tensor<double> xd = x.template cast<double>().reshape({m, -1});
+  const int64_t k = xd.shape()[1];
+  double outside = 0, total = 0;
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t q = 0; q < m; ++q) {
+      double p = 0;
+      for (int64_t i = 0; i < m; ++i) p += w.at({i, q}) * xd.at({i, c});
+      if (q >= from) outside += p * p;
+      total += p * p;
+    }
+  }
+  return std::sqrt(outside / std::max(total, 1e-300));
+}
+
+// Tolerance for a solve whose kept singular values span a ratio kappa: the Gram matrix squares
+// it.
+template <class T>
+T ls_tol(T kappa, int64_t size) {
+  return T(50) * T(size) * kappa * kappa * eps<T>();
+}
+
+TYPED_TEST(LinalgTest, LeastSquaresGivesThePseudoInverseOnBothSidesOfTheThreshold) {
+  using T = TypeParam;
+  struct Case {
+    int64_t n, m, r;
+  };
+  // Over-determined (m < n), square, under-determined (m > n); full rank and rank-deficient.
+  const Case cases[] = {{7, 4, 4}, {7, 4, 2}, {5, 5, 5}, {5, 5, 3},    {4, 7, 4},
+                        {4, 7, 1}, {1, 3, 1}, {3, 1, 1}, {30, 20, 12}, {20, 30, 20}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(::testing::Message() << "n = " << c.n << ", m = " << c.m << ", rank " << c.r);
+    const auto s = spread_values(c.r);
+    const auto svd = known_svd<T>(c.n, c.m, s, 100 + 10 * c.n + c.m);
+    const Tensor<T>& a = svd.a;
+    // b = I: the columns of x are A^+ e_i, so x is A^+ itself.
+    const auto result = least_squares(a, Tensor<T>::eye(c.n));
+    const Tensor<T>& x = result.x;
+    ASSERT_EQ(x.shape(), (Shape{c.m, c.n}));
+    EXPECT_EQ(result.rank, c.r);
+    const T tol = ls_tol<T>(T(6), std::max(c.n, c.m));
+    EXPECT_LE(relative(x, svd.pinv), tol);
+    // The four Penrose conditions, which determine A^+ uniquely.
+    const Tensor<T> ax = matmul(a, x);                  // [n, m] x [m, n] -> [n, n]
+    const Tensor<T> xa = matmul(x, a);                  // [m, n] x [n, m] -> [m, m]
+    EXPECT_LE(relative(matmul(ax, a), a), tol);         // A X A = A
+    EXPECT_LE(relative(matmul(xa, x), x), tol);         // X A X = X
+    EXPECT_LE(max_diff(ax.t().contiguous(), ax), tol);  // (A X)^T = A X
+    EXPECT_LE(max_diff(xa.t().contiguous(), xa), tol);  // (X A)^T = X A
+    // Singular values: s descending, then zeros.
+    ASSERT_EQ(result.singular_values.shape(), (Shape{std::min(c.n, c.m)}));
+    for (int64_t q = 0; q < std::min(c.n, c.m); ++q) {
+      const T want = q < c.r ? T(s[q]) : T(0);
+      EXPECT_NEAR(result.singular_values.at({q}), want, q < c.r ? tol * T(3) : std::sqrt(tol)) << q;
+    }
+  }
+}
+
+TYPED_TEST(LinalgTest, LeastSquaresSolvesConsistentUnderdeterminedSystemsWithMinimumNorm) {
+  using T = TypeParam;
+  for (int64_t r : {6, 4}) {  // full row rank, and rank-deficient but consistent
+    SCOPED_TRACE(::testing::Message() << "rank " << r);
+    const int64_t n = 6, m = 15;
+    const auto svd = known_svd<T>(n, m, spread_values(r), 7 + r);
+    const Tensor<double> x0 = normal<double>({m}, 8);
+    // b = A x0 lies in A's range; the min-norm solution is x0 projected on the row space,
+    // W_r W_r^T x0.
+    Tensor<double> want = Tensor<double>::zeros({m});
+    for (int64_t q = 0; q < r; ++q) {
+      double p = 0;
+      for (int64_t i = 0; i < m; ++i) p += svd.w.at({i, q}) * x0.at({i});
+      for (int64_t i = 0; i < m; ++i) want.at({i}) += p * svd.w.at({i, q});
+    }
+    const Tensor<T> b = matmul(svd.a, x0.cast<T>().reshape({m, 1})).reshape({n});
+    const auto result = least_squares(svd.a, b);
+    ASSERT_EQ(result.x.shape(), (Shape{m}));
+    EXPECT_EQ(result.rank, r);
+    const T tol = ls_tol<T>(T(6), m);
+    const Tensor<T> ax = matmul(svd.a, result.x.reshape({m, 1})).reshape({n});
+    EXPECT_LE(relative(ax, b), tol);                     // solved exactly
+    EXPECT_LE(outside_span(result.x, svd.w, r), tol);    // orthogonal to the null space
+    EXPECT_LE(relative(result.x, want.cast<T>()), tol);  // so it is the min-norm solution
+  }
+}
+
+TYPED_TEST(LinalgTest, LeastSquaresMakesOverdeterminedResidualsOrthogonalToTheRange) {
+  using T = TypeParam;
+  const int64_t n = 15, m = 6;
+  for (int64_t r : {6, 3}) {
+    SCOPED_TRACE(::testing::Message() << "rank " << r);
+    const auto svd = known_svd<T>(n, m, spread_values(r), 40 + r);
+    const Tensor<T> b = normal<T>({n}, 41);  // not in the range: residual nonzero
+    const auto result = least_squares(svd.a, b);
+    EXPECT_EQ(result.rank, r);
+    const Tensor<T> residual = sub(matmul(svd.a, result.x.reshape({m, 1})).reshape({n}), b);
+    EXPECT_GT(frobenius(residual), T(0.1) * frobenius(b));
+    // The normal equations A^T (A x - b) = 0, relative to ||A|| ||b||.
+    const Tensor<T> normal_eq = matmul(svd.a.t(), residual.reshape({n, 1}));  // [m, n] x [n, 1]
+    const T tol = ls_tol<T>(T(6), n);
+    EXPECT_LE(frobenius(normal_eq), tol * T(3) * frobenius(b));
+    EXPECT_LE(outside_span(result.x, svd.w, r), tol);
+    if (r == m) {
+      // Full column rank: the unique solution, (A^T A)^-1 A^T b by Cholesky.
+      const Tensor<T> ata = matmul(svd.a.t(), svd.a);  // [m, n] x [n, m] -> [m, m]
+      const Tensor<T> atb = matmul(svd.a.t(), b.reshape({n, 1})).reshape({m});
+      EXPECT_LE(relative(result.x, cholesky_solve(cholesky(ata), atb)), tol);
+    }
+  }
+}
+
+TYPED_TEST(LinalgTest, LeastSquaresSolvesSeveralRightHandSidesLikeSingleOnes) {
+  using T = TypeParam;
+  for (auto [n, m] : {std::pair<int64_t, int64_t>{9, 5}, {5, 9}, {6, 6}}) {
+    SCOPED_TRACE(::testing::Message() << "n = " << n << ", m = " << m);
+    const Tensor<T> a = normal<T>({n, m}, 60 + n);
+    const Tensor<T> b = normal<T>({n, 3}, 61);
+    for (T ridge : {T(0), T(0.3)}) {
+      LeastSquaresOptions<T> options;
+      options.ridge = ridge;
+      const auto all = least_squares(a, b, options);
+      ASSERT_EQ(all.x.shape(), (Shape{m, 3}));
+      for (int64_t c = 0; c < 3; ++c) {
+        const auto one = least_squares(a, b.select(1, c).contiguous(), options);
+        ASSERT_EQ(one.x.shape(), (Shape{m}));
+        EXPECT_LE(relative(all.x.select(1, c).contiguous(), one.x), T(20) * eps<T>()) << c;
+      }
+    }
+  }
+}
+
+TYPED_TEST(LinalgTest, LeastSquaresRidgeMatchesTheClosedForm) {
+  using T = TypeParam;
+  for (auto [n, m] : {std::pair<int64_t, int64_t>{12, 5}, {5, 12}, {7, 7}}) {
+    for (int64_t r : {std::min(n, m), int64_t{2}}) {  // rank-deficient too: ridge makes it proper
+      for (T lambda : {T(1e-3), T(0.5), T(40)}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "n = " << n << ", m = " << m << ", rank " << r << ", ridge " << lambda);
+        const auto svd = known_svd<T>(n, m, spread_values(r), 70 + n + r);
+        const Tensor<T> b = normal<T>({n, 2}, 71);
+        LeastSquaresOptions<T> options;
+        options.ridge = lambda;
+        const auto result = least_squares(svd.a, b, options);
+        EXPECT_EQ(result.rank, r);
+        // (A^T A + lambda I)^-1 A^T b by Cholesky: [m, n] x [n, m] -> [m, m]
+        Tensor<T> lhs = matmul(svd.a.t(), svd.a);
+        for (int64_t i = 0; i < m; ++i) lhs.at({i, i}) += lambda;
+        const Tensor<T> want = cholesky_solve(cholesky(lhs), matmul(svd.a.t(), b));
+        // The closed form's condition number is (9 + lambda) / lambda.
+        const T kappa = std::sqrt((T(9) + lambda) / lambda);
+        EXPECT_LE(relative(result.x, want), ls_tol<T>(kappa, std::max(n, m)));
+      }
+    }
+  }
+}
+
+TEST(LeastSquares, TheCutoffDecidesWhichSingularValuesCount) {
+  const int64_t n = 5, m = 4;
+  const std::vector<double> s = {1, 1e-2, 1e-5};
+  const auto svd = known_svd<double>(n, m, s, 90);
+  const Tensor<double> b = normal<double>({n}, 91);
+  // x = sum over the kept q of w_q (u_q . b) / s_q.
+  auto truncated = [&](int64_t kept) {
+    Tensor<double> x = Tensor<double>::zeros({m});
+    for (int64_t q = 0; q < kept; ++q) {
+      double p = 0;
+      for (int64_t i = 0; i < n; ++i) p += svd.u.at({i, q}) * b.at({i});
+      for (int64_t j = 0; j < m; ++j) x.at({j}) += svd.w.at({j, q}) * p / s[q];
+    }
+    return x;
+  };
+  struct Case {
+    double cutoff;  // on the Gram matrix's eigenvalues, so on s^2
+    int64_t rank;
+  };
+  // The default (4 eps on s^2, so s above ~3e-8) keeps 1e-5; 1e-6 keeps s > 1e-3; 1e-3 keeps
+  // s > 0.03; 2 keeps nothing.
+  for (const auto& c : {Case{-1, 3}, Case{1e-6, 2}, Case{1e-3, 1}, Case{2, 0}}) {
+    SCOPED_TRACE(::testing::Message() << "cutoff " << c.cutoff);
+    LeastSquaresOptions<double> options;
+    options.cutoff = c.cutoff;
+    const auto result = least_squares(svd.a, b, options);
+    EXPECT_EQ(result.rank, c.rank);
+    // Kept singular values down to 1e-5 make the squared condition number 1e10.
+    EXPECT_LE(relative(result.x, truncated(c.rank)), 1e10 * 100 * eps<double>());
+    const auto sv = result.singular_values.to_vector();
+    ASSERT_EQ(sv.size(), 4u);
+    for (size_t q = 0; q < 3; ++q) EXPECT_NEAR(sv[q], s[q], 1e-4 * s[q]) << q;
+    EXPECT_LE(sv[3], 1e-7);  // the zero singular value, seen through the Gram matrix's noise
+  }
+}
+
+TYPED_TEST(LinalgTest, LeastSquaresDefaultCutoffIsMinNMTimesEpsilon) {
+  using T = TypeParam;
+  // a = [diag(1, s), 0] [2, 3]: the Gram matrix diag(1, s^2) is exact, so s^2 just above and
+  // just below 2 eps (min(n, m) = 2) falls on either side of the default cut-off.
+  for (const auto& [factor, rank] : {std::pair<T, int64_t>{T(2.2), 2}, {T(1.8), 1}}) {
+    Tensor<T> a = Tensor<T>::zeros({2, 3});
+    a.at({0, 0}) = 1;
+    a.at({1, 1}) = std::sqrt(factor * eps<T>());
+    const auto result = least_squares(a, Tensor<T>::ones({2}));
+    EXPECT_EQ(result.rank, rank) << "s^2 = " << factor << " eps";
+    const T want = rank == 2 ? T(1) / a.at({1, 1}) : T(0);
+    EXPECT_NEAR(result.x.at({1}), want, T(10) * eps<T>() * want);
+    EXPECT_NEAR(result.x.at({0}), T(1), T(10) * eps<T>());
+  }
+}
+
+TEST(LeastSquares, ZeroAndEmptyMatricesGiveZero) {
+  const auto zero = least_squares(Tensor<double>::zeros({3, 4}), Tensor<double>::ones({3, 2}));
+  EXPECT_EQ(zero.rank, 0);
+  EXPECT_EQ(zero.x.shape(), (Shape{4, 2}));
+  EXPECT_EQ(max_abs(zero.x), 0.0);
+  EXPECT_EQ(max_abs(zero.singular_values), 0.0);
+  LeastSquaresOptions<double> ridge;
+  ridge.ridge = 1;
+  EXPECT_EQ(
+      max_abs(least_squares(Tensor<double>::zeros({3, 4}), Tensor<double>::ones({3}), ridge).x),
+      0.0);
+  const auto no_rows = least_squares(Tensor<double>::zeros({0, 3}), Tensor<double>::zeros({0}));
+  EXPECT_EQ(no_rows.x.shape(), (Shape{3}));
+  EXPECT_EQ(no_rows.singular_values.shape(), (Shape{0}));
+  const auto no_columns =
+      least_squares(Tensor<double>::zeros({3, 0}), Tensor<double>::ones({3, 2}));
+  EXPECT_EQ(no_columns.x.shape(), (Shape{0, 2}));
+}
+
+TEST(LeastSquares, ReadsStridedViews) {
+  const int64_t n = 6, m = 9;
+  const Tensor<double> stored = normal<double>({m, n}, 95);  // a = stored^T, not contiguous
+  const Tensor<double> wide_b = normal<double>({n, 4}, 96);
+  const Tensor<double> b = wide_b.select(1, 2);  // stride 4
+  const auto got = least_squares(stored.t(), b);
+  const auto want = least_squares(stored.t().contiguous(), b.contiguous());
+  EXPECT_LE(relative(got.x, want.x), 10 * eps<double>());
+  // And the tall side through the stored matrix itself: [m, n] with b [m].
+  const Tensor<double> tall_b = normal<double>({m, 3}, 97).select(1, 1);
+  EXPECT_LE(relative(least_squares(stored, tall_b).x,
+                     least_squares(stored.contiguous(), tall_b.contiguous()).x),
+            10 * eps<double>());
+}
+
+TEST(LeastSquares, ResultsDoNotDependOnTheThreadCount) {
+  // Past the gemm and eigensolver parallel thresholds, on both sides of the threshold.
+  const Tensor<double> a = normal<double>({300, 500}, 98);
+  const Tensor<double> b = normal<double>({300, 2}, 99);
+  const Tensor<double> c = normal<double>({500, 2}, 100);
+  auto run = [&](int threads) {
+    ThreadCountGuard guard(threads);
+    auto all = least_squares(a, b).x.to_vector();
+    const auto tall = least_squares(a.t(), c).x.to_vector();
+    all.insert(all.end(), tall.begin(), tall.end());
+    return all;
+  };
+  EXPECT_TRUE(run(1) == run(3));  // bit for bit
+}
+
+TEST(LinalgErrors, LeastSquaresNamesShapesAndValues) {
+  const Tensor<double> a = Tensor<double>::ones({3, 2});
+  const Tensor<double> b = Tensor<double>::ones({3});
+  EXPECT_CONTAINS(error_of([&] { (void)least_squares(Tensor<double>::ones({3}), b); }),
+                  "[least_squares] needs a 2-d matrix, got shape (3,)");
+  EXPECT_CONTAINS(error_of([&] { (void)least_squares(a, Tensor<double>::ones({4})); }),
+                  "[least_squares] right-hand side of shape (4,) does not match the matrix of "
+                  "shape (3, 2): it must be [3] or [3, k]");
+  EXPECT_CONTAINS(error_of([&] {
+                    (void)least_squares(a, Tensor<double>::ones({3, 1, 1}));
+                  }),
+                  "right-hand side of shape (3, 1, 1) does not match");
+  LeastSquaresOptions<double> options;
+  options.ridge = -1;
+  EXPECT_CONTAINS(error_of([&] { (void)least_squares(a, b, options); }),
+                  "[least_squares] ridge must be finite and >= 0, got -1");
+  options.ridge = std::numeric_limits<double>::infinity();
+  EXPECT_CONTAINS(error_of([&] { (void)least_squares(a, b, options); }),
+                  "ridge must be finite and >= 0, got inf");
+  options.ridge = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_CONTAINS(error_of([&] { (void)least_squares(a, b, options); }),
+                  "ridge must be finite and >= 0, got nan");
+  options.ridge = 0;
+  options.cutoff = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_CONTAINS(error_of([&] { (void)least_squares(a, b, options); }),
+                  "[least_squares] cutoff must be finite, got nan");
+  Tensor<double> bad = a.clone();
+  bad.at({1, 0}) = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_CONTAINS(error_of([&] { (void)least_squares(bad, b); }),
+                  "[least_squares] matrix of shape (3, 2) has a non-finite entry nan at (1, 0)");
+  Tensor<double> bad_b = b.clone();
+  bad_b.at({2}) = -std::numeric_limits<double>::infinity();
+  EXPECT_CONTAINS(error_of([&] { (void)least_squares(a, bad_b); }),
+                  "[least_squares] right-hand side of shape (3,) has a non-finite entry -inf at 2");
+  Tensor<double> bad_bk = Tensor<double>::ones({3, 2});
+  bad_bk.at({2, 1}) = std::numeric_limits<double>::infinity();
+  EXPECT_CONTAINS(error_of([&] { (void)least_squares(a, bad_bk); }),
+                  "right-hand side of shape (3, 2) has a non-finite entry inf at (2, 1)");
+  EXPECT_CONTAINS(
+      error_of([&] {
+        (void)least_squares(Tensor<float>::full({2, 3}, 1e20f), Tensor<float>::ones({2}));
+      }),
+      "[least_squares] the Gram matrix of the matrix of shape (2, 3) overflows in "
+      "float");
 }
 
 }  // namespace

@@ -476,6 +476,7 @@ ExperimentInfo sample_info() {
   info.full = info.quick;
   info.full.widths = {32, 64, 128, 256};
   info.full.steps = 1000;
+  for (const ExperimentFlag& flag : experiment_flags()) info.flags.emplace_back(flag.name);
   return info;
 }
 
@@ -494,6 +495,38 @@ TEST(Options, FullStartsFromFullDefaultsAndGivenFlagsOverride) {
   EXPECT_EQ(lists.widths, (std::vector<int64_t>{8, 16, 32}));
   EXPECT_EQ(lists.precision, Precision::float32);
   EXPECT_EQ(lists.seed, 7u);
+}
+
+TEST(Options, ListFlagsOfTheInterpolationExperiments) {
+  const ExperimentInfo info = sample_info();
+  const ExperimentOptions options = resolve_options(
+      info, false,
+      {{"noise-rates", "0, 0.1,0.3"}, {"datasets", "synthetic"}, {"features", "10,20"}});
+  EXPECT_EQ(options.noise_rates, (std::vector<double>{0, 0.1, 0.3}));
+  EXPECT_EQ(options.datasets, (std::vector<DataSource>{DataSource::synthetic}));
+  EXPECT_EQ(options.features, (std::vector<int64_t>{10, 20}));
+  const auto error = [&](std::string flag, std::string text) {
+    return usage_error_of([&] { resolve_options(info, false, {{flag, text}}); });
+  };
+  EXPECT_EQ(error("noise-rates", "0.1,1.5"),
+            "--noise-rates: 1.5 is not a noise rate (q lies in [0, 1])");
+  EXPECT_EQ(error("noise-rates", "0.1,,0.2"), "--noise-rates: '0.1,,0.2' has an empty item");
+  EXPECT_EQ(error("features", "10,15"), "--features: 15 is odd (cos/sin pairs: m is even)");
+  EXPECT_EQ(error("datasets", "synthetic,mnist"),
+            "--datasets: unknown value 'mnist' (choose one of synthetic, fashion-mnist)");
+  EXPECT_EQ(error("bandwidth", "0"), "--bandwidth: 0 is not positive");
+  EXPECT_EQ(error("ridge", "-1"), "--ridge: -1 is not positive");
+}
+
+TEST(Options, FlagsTheExperimentDoesNotReadAreRefused) {
+  const ExperimentInfo& info = experiment_named("kernel_at_init");
+  const std::string message = usage_error_of([&] {
+    resolve_options(info, false, {{"noise-rates", "0.1"}});
+  });
+  EXPECT_TRUE(
+      message.starts_with("--noise-rates: kernel_at_init does not use it (its flags: "
+                          "--depths, --widths,"))
+      << message;
 }
 
 TEST(Options, BadValuesNameTheFlagAndTheValue) {

@@ -57,6 +57,44 @@ TEST(Synthetic, GaussianMixtureBayesErrorIsTheClosedForm) {
             "[GaussianMixture] needs separation >= 0 and sigma > 0, got 1 and 0");
 }
 
+// The posterior is the fraction of class 1 among sampled points near x_1, and the 1-NN limit risk
+// E[2 eta (1 - eta)] matches its closed forms at the extremes, Cover and Hart's bounds between,
+// and a Monte-Carlo average of 2 eta (1 - eta) over sampled points.
+TEST(Synthetic, GaussianMixturePosteriorAndNearestNeighbourRisk) {
+  const GaussianMixture mixture{.dimension = 2, .separation = 2.0, .sigma = 1.0};
+  const int64_t n = 400000;
+  const Labelled<double> data = mixture.sample<double>(n, 11);
+  const std::vector<double> eta = mixture.posterior(data.x);
+  // Points with x_1 in [0.4, 0.6]: the class-1 fraction against the mean posterior there.
+  double ones = 0, count = 0, mean_eta = 0, monte_carlo = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double e = eta[static_cast<size_t>(i)];
+    monte_carlo += 2 * e * (1 - e) / n;
+    const double x1 = data.x.at({i, 0});
+    if (x1 < 0.4 || x1 > 0.6) continue;
+    ones += static_cast<double>(data.labels[static_cast<size_t>(i)]);
+    mean_eta += e;
+    count += 1;
+  }
+  mean_eta /= count;
+  EXPECT_NEAR(ones / count, mean_eta, 4 * std::sqrt(0.25 / count));
+  EXPECT_NEAR(mean_eta, 1 / (1 + std::exp(-1.0)), 0.01);  // eta(0.5) = 1 / (1 + e^-1)
+
+  const double bayes = mixture.bayes_error();
+  const double limit = mixture.nearest_neighbour_risk();
+  EXPECT_GT(limit, bayes);
+  EXPECT_LT(limit, 2 * bayes * (1 - bayes));
+  EXPECT_NEAR(limit, monte_carlo, 0.002);
+  const GaussianMixture overlapping{.dimension = 1, .separation = 0};
+  const GaussianMixture apart{.dimension = 1, .separation = 20};
+  EXPECT_NEAR(overlapping.nearest_neighbour_risk(), 0.5, 1e-9);
+  EXPECT_LT(apart.nearest_neighbour_risk(), 1e-15);
+  EXPECT_EQ(error_of([&] {
+              mixture.posterior(Tensor<double>({3, 5}));
+            }),
+            "[GaussianMixture] posterior needs points [n, 2], got (3, 5)");
+}
+
 // P_q changes a label with probability q (k - 1) / k.
 TEST(Synthetic, LabelNoiseChangesLabelsAtTheStatedRate) {
   const int64_t n = 100000;

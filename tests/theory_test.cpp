@@ -9,9 +9,7 @@
 namespace lamppost {
 namespace {
 
-double relative_difference(const Tensor<double>& a, const Tensor<double>& b) {
-  return norm(a - b) / norm(b);
-}
+using testing::relative_difference;
 
 // The structured kernel equals the Jacobian's J J^T to 1e-10 relative, over depths,
 // activations, parameterizations, biases, output counts and a non-linear output.

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include <fmt/format.h>
+
 #include "tensor/error.h"
 #include "tensor/gemm.h"
 #include "tensor/ops.h"
@@ -87,6 +89,23 @@ InfiniteWidthKernels infinite_width_kernels(const MlpConfig& config, const Tenso
   return {cross, theta};
 }
 
+template <Real T>
+Kernel<T> ntk_kernel(const MlpConfig& config) {
+  LAMPPOST_CHECK(config.outputs == 1, "ntk_kernel",
+                 "takes a network with one output (Theta's blocks are equal), got {}",
+                 config.outputs);
+  // Refuses unsupported networks now rather than at the first Gram matrix.
+  const Tensor<T> probe({1, config.inputs});
+  (void)infinite_width_kernels(config, probe, probe);
+  return {
+      .name = fmt::format("ntk({}, depth {})", to_string(config.activation), config.hidden.size()),
+      .gram = [config](const Tensor<T>& x1, const Tensor<T>& x2) {
+        return infinite_width_kernels(config, x1, x2).ntk.template cast<T>();
+      }};
+}
+
+template Kernel<float> ntk_kernel(const MlpConfig&);
+template Kernel<double> ntk_kernel(const MlpConfig&);
 template InfiniteWidthKernels infinite_width_kernels(const MlpConfig&, const Tensor<float>&,
                                                      const Tensor<float>&);
 template InfiniteWidthKernels infinite_width_kernels(const MlpConfig&, const Tensor<double>&,

@@ -4,6 +4,7 @@
 // kernel), by the layer recursion with the closed-form Gaussian expectations of relu and erf.
 #pragma once
 
+#include "models/kernels.h"
 #include "models/mlp.h"
 
 namespace lamppost {
@@ -20,5 +21,12 @@ struct InfiniteWidthKernels {
 template <Real T>
 InfiniteWidthKernels infinite_width_kernels(const MlpConfig& config, const Tensor<T>& x1,
                                             const Tensor<T>& x2);
+
+// The analytic NTK Theta of the network as a kernel, for kernel machines: kernel regression with
+// it is what gradient descent on the infinitely wide network converges to. Its Gram function
+// runs the recursion above in double and returns T. Refuses what infinite_width_kernels refuses,
+// and a network with several outputs (Theta is then block-diagonal with equal blocks: use one).
+template <Real T>
+Kernel<T> ntk_kernel(const MlpConfig& config);
 
 }  // namespace lamppost

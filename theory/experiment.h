@@ -93,8 +93,8 @@ DataSource parse_data_source(std::string_view name);
 // a few words on the current stage. May be empty.
 using Progress = std::function<void(double fraction, std::string_view stage)>;
 
-// The settings every experiment of claims 1 to 6 understands. Each experiment has its own quick
-// and full defaults (ExperimentInfo); flags override single fields.
+// The settings of every experiment. Each experiment reads some of them (ExperimentInfo::flags
+// names which) and has its own quick and full defaults; flags override single fields.
 struct ExperimentOptions {
   std::vector<int64_t> depths{};  // hidden layers; each value is one network family
   std::vector<int64_t> widths{};  // hidden widths m (every hidden layer has width m)
@@ -116,15 +116,36 @@ struct ExperimentOptions {
   double interpolation = 1e-4;    // claims 5, 6: the loss fraction that counts as interpolation
   double mu_floor = 0.25;         // claim 5: min_t mu_t must keep this fraction of mu_0
   double ball_radius = 1.0;       // claim 2: the Hessian is also measured this far from w_0
+
+  // Claims 7 to 10: interpolation. n and input_dimension above give the training set's size and
+  // the synthetic data's dimension here too.
+  std::vector<DataSource> datasets{};  // claims 7, 8: each data set is run in turn
+  int64_t test_n = 0;                  // test points (queries)
+  std::vector<int64_t> features{};     // claim 7: random-feature counts m; empty: a grid around n
+  double ridge = 0;                    // claim 7: the ridge of the contrast that has no peak
+  double bandwidth = 0;                // claims 7, 8: kernel bandwidth; 0: from the median distance
+  std::vector<double> noise_rates{};   // claims 7, 8, 10: label noise q (THEORY.md's P_q)
+  std::vector<int64_t> sample_sizes{};  // claim 9: training set sizes n
+  double alpha = 0;                     // claim 9: wiNN's exponent; 0: d / 4 (below d / 2)
+  std::vector<int64_t> dimensions{};    // claim 10: input dimensions d
 };
 
 struct ExperimentInfo {
   std::string name{};   // as typed: `lamppost run kernel_constancy`
   std::string claim{};  // one line: the claim of THEORY.md it checks
+  // The options it reads, by flag name ("widths"); the program refuses the others' flags.
+  std::vector<std::string> flags{};
   ExperimentOptions quick{};
   ExperimentOptions full{};
   std::function<ExperimentResult(const ExperimentOptions&, const Progress&)> run{};
 };
+
+// Every option as (flag name, value as the flag would spell it), in --help's order: what a result
+// records of the settings it ran with.
+std::vector<std::pair<std::string, std::string>> settings_of(const ExperimentOptions& options);
+// Only the named flags' settings, in that order; throws naming a flag that does not exist.
+std::vector<std::pair<std::string, std::string>> settings_of(const ExperimentOptions& options,
+                                                             const std::vector<std::string>& flags);
 
 // Every experiment, in THEORY.md's order.
 const std::vector<ExperimentInfo>& experiments();

@@ -175,9 +175,7 @@ Table train_sweep(const ExperimentOptions& options, bool with_contrast, double t
   return runs;
 }
 
-namespace {
-
-void check_options(const ExperimentOptions& options) {
+void check_width_sweep(const ExperimentOptions& options) {
   const auto check_list = [](const std::vector<int64_t>& values, std::string_view name) {
     LAMPPOST_CHECK(!values.empty(), "experiment", "the list of {} is empty", name);
     for (int64_t value : values)
@@ -212,12 +210,11 @@ void check_options(const ExperimentOptions& options) {
                  "ball-radius must be 0 or more, got {}", options.ball_radius);
 }
 
-}  // namespace
-
 std::function<ExperimentResult(const ExperimentOptions&, const Progress&)> by_precision(
-    ExperimentRun single, ExperimentRun double_precision) {
-  return [single, double_precision](const ExperimentOptions& options, const Progress& progress) {
-    check_options(options);
+    ExperimentRun single, ExperimentRun double_precision, OptionsCheck check) {
+  return [single, double_precision, check](const ExperimentOptions& options,
+                                           const Progress& progress) {
+    check(options);
     const auto started = std::chrono::steady_clock::now();
     ExperimentResult result = options.precision == Precision::float32
                                   ? single(options, progress)
@@ -253,33 +250,18 @@ void SweepProgress::finish() {
   if (progress_) progress_(total_ > 0 ? std::min(1.0, done_ / total_) : 1, stage_);
 }
 
-std::string join(const std::vector<int64_t>& values) {
-  return fmt::format("{}", fmt::join(values, ","));
+const std::vector<std::string>& width_sweep_flags() {
+  static const std::vector<std::string> flags = {
+      "depths",        "widths",     "activation",      "dataset",
+      "data-dir",      "n",          "input-dimension", "steps",
+      "step-size",     "batch-size", "slope-tolerance", "target-fraction",
+      "interpolation", "mu-floor",   "ball-radius",     "seeds",
+      "seed",          "precision"};
+  return flags;
 }
 
 std::string depth_label(int64_t depth) {
   return fmt::format("depth {}", depth);
-}
-
-std::vector<std::pair<std::string, std::string>> settings_of(const ExperimentOptions& options) {
-  return {{"depths", join(options.depths)},
-          {"widths", join(options.widths)},
-          {"activation", std::string(to_string(options.activation))},
-          {"dataset", std::string(to_string(options.dataset))},
-          {"n", std::to_string(options.n)},
-          {"input-dimension", std::to_string(options.input_dimension)},
-          {"steps", std::to_string(options.steps)},
-          {"step-size", options.step_size > 0 ? fmt::format("{}", options.step_size)
-                                              : std::string("1 / lambda_max")},
-          {"batch-size", std::to_string(options.batch_size)},
-          {"seeds", std::to_string(options.seeds)},
-          {"seed", std::to_string(options.seed)},
-          {"precision", std::string(to_string(options.precision))},
-          {"slope-tolerance", fmt::format("{}", options.slope_tolerance)},
-          {"target-fraction", fmt::format("{}", options.target_fraction)},
-          {"interpolation", fmt::format("{}", options.interpolation)},
-          {"mu-floor", fmt::format("{}", options.mu_floor)},
-          {"ball-radius", fmt::format("{}", options.ball_radius)}};
 }
 
 std::string describe(const std::string& what, const Estimate& estimate) {
@@ -331,12 +313,6 @@ WidthSweep WidthSweep::without_log_factor() const {
   return corrected;
 }
 
-namespace {
-
-// Mean, min and max over seeds at every width.
-struct Band {
-  std::vector<double> mean, low, high;
-};
 Band band(const std::vector<std::vector<double>>& by_seed) {
   Band result;
   for (size_t w = 0; w < by_seed.front().size(); ++w) {
@@ -355,7 +331,16 @@ Band band(const std::vector<std::vector<double>>& by_seed) {
   return result;
 }
 
-}  // namespace
+Curve band_curve(std::string label, const std::vector<double>& x,
+                 const std::vector<std::vector<double>>& by_seed, Curve::Style style) {
+  Band measured = band(by_seed);
+  return {.label = std::move(label),
+          .x = x,
+          .y = std::move(measured.mean),
+          .y_low = std::move(measured.low),
+          .y_high = std::move(measured.high),
+          .style = style};
+}
 
 Plot width_plot(const std::string& name, const std::string& title, const std::string& y_label,
                 const WidthSweep& sweep, const std::vector<PowerLawFit>& fits,

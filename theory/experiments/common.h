@@ -99,11 +99,15 @@ Table train_sweep(const ExperimentOptions& options, bool with_contrast, double t
                   const Progress& progress,
                   const std::function<void(const TrainedPoint<T>&)>& measure);
 
-// The experiment's run function for ExperimentInfo: checks the options (naming a bad value),
-// runs in the options' precision, and times it.
+// The experiment's run function for ExperimentInfo: checks the options with check (which throws
+// naming a bad value), runs in the options' precision, and times it.
 using ExperimentRun = ExperimentResult (*)(const ExperimentOptions&, const Progress&);
+using OptionsCheck = void (*)(const ExperimentOptions&);
 std::function<ExperimentResult(const ExperimentOptions&, const Progress&)> by_precision(
-    ExperimentRun single, ExperimentRun double_precision);
+    ExperimentRun single, ExperimentRun double_precision, OptionsCheck check);
+
+// The check of the width sweeps' options.
+void check_width_sweep(const ExperimentOptions& options);
 
 // The cost of a sweep over every depth x width x seed, counting each network by its parameters
 // (what one of its forward passes costs, about).
@@ -128,9 +132,9 @@ class SweepProgress {
   std::string stage_;
 };
 
-// The settings every experiment records (flag name -> value as typed).
-std::vector<std::pair<std::string, std::string>> settings_of(const ExperimentOptions& options);
-std::string join(const std::vector<int64_t>& values);
+// The flags of the width sweeps (claims 1 to 6): every option they read.
+const std::vector<std::string>& width_sweep_flags();
+
 std::string depth_label(int64_t depth);
 
 // "slope -0.93 [-1.02, -0.85]"
@@ -163,6 +167,16 @@ struct WidthSweep {
   // sqrt(log m) of a maximum over m Gaussian weights is taken out.
   WidthSweep without_log_factor() const;
 };
+
+// Mean, min and max over seeds of series by_seed[s][i], at every i.
+struct Band {
+  std::vector<double> mean, low, high;
+};
+Band band(const std::vector<std::vector<double>>& by_seed);
+// The band as a curve over x: the means, with min-max error bars.
+Curve band_curve(std::string label, const std::vector<double>& x,
+                 const std::vector<std::vector<double>>& by_seed,
+                 Curve::Style style = Curve::Style::lines_points);
 
 // Log-log plot of a width sweep: per depth, the mean over seeds with min/max bars and the fitted
 // line; and a reference line of slope `reference_slope` (through the first depth's first mean).

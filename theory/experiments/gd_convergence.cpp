@@ -125,7 +125,7 @@ template <Real T>
 ExperimentResult run(const ExperimentOptions& options, const Progress& progress) {
   ExperimentResult result{.name = "gd_convergence",
                           .title = "Claim 5: PL* holds and GD converges exponentially",
-                          .settings = settings_of(options)};
+                          .settings = settings_of(options, width_sweep_flags())};
   Table runs{.name = "runs",
              .columns = {"depth", "width", "seed", "contrast", "parameters", "step_size", "mu_0",
                          "mu_min", "lambda_max_K0", "max_loss_over_bound", "steps",
@@ -226,9 +226,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
 ExperimentInfo gd_convergence_experiment() {
   return {.name = "gd_convergence",
           .claim = "Claim 5: PL* (mu_t > 0) and L_t <= (1 - eta mu)^t L_0 for GD",
+          .flags = width_sweep_flags(),
           .quick = width_sweep_quick(),
           .full = width_sweep_full(),
-          .run = by_precision(run<float>, run<double>)};
+          .run = by_precision(run<float>, run<double>, check_width_sweep)};
 }
 
 }  // namespace lamppost::detail

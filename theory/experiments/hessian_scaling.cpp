@@ -41,7 +41,7 @@ template <Real T>
 ExperimentResult run(const ExperimentOptions& options, const Progress& progress) {
   ExperimentResult result{.name = "hessian_scaling",
                           .title = "Claim 2: the model Hessian's norm falls like m^-1/2",
-                          .settings = settings_of(options)};
+                          .settings = settings_of(options, width_sweep_flags())};
   result.settings.emplace_back("inputs", fmt::format("{}", kInputs));
   result.settings.emplace_back("ball-points", fmt::format("{}", kBallPoints));
   WidthSweep at_init(options);
@@ -148,9 +148,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
 ExperimentInfo hessian_scaling_experiment() {
   return {.name = "hessian_scaling",
           .claim = "Claim 2: ||H_f(w; x)|| falls like m^-1/2 (at w_0 and in a ball)",
+          .flags = width_sweep_flags(),
           .quick = width_sweep_quick(),
           .full = width_sweep_full(),
-          .run = by_precision(run<float>, run<double>)};
+          .run = by_precision(run<float>, run<double>, check_width_sweep)};
 }
 
 }  // namespace lamppost::detail

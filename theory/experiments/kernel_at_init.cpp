@@ -28,7 +28,7 @@ template <Real T>
 ExperimentResult run(const ExperimentOptions& options, const Progress& progress) {
   ExperimentResult result{.name = "kernel_at_init",
                           .title = "Claim 4: the tangent kernel at initialisation",
-                          .settings = settings_of(options)};
+                          .settings = settings_of(options, width_sweep_flags())};
   result.settings.emplace_back("lambda-min-floor", fmt::format("{}", kFloor));
   result.settings.emplace_back("lambda-min-closeness", fmt::format("{}", kClose));
   result.settings.emplace_back("singular-ratio", fmt::format("{}", kSingular));
@@ -158,9 +158,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
 ExperimentInfo kernel_at_init_experiment() {
   return {.name = "kernel_at_init",
           .claim = "Claim 4: K(w_0) -> Theta and lambda_min(K(w_0)) = O(1), independent of m",
+          .flags = width_sweep_flags(),
           .quick = width_sweep_quick(),
           .full = width_sweep_full(),
-          .run = by_precision(run<float>, run<double>)};
+          .run = by_precision(run<float>, run<double>, check_width_sweep)};
 }
 
 }  // namespace lamppost::detail

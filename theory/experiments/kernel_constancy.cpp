@@ -18,7 +18,7 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
                           .title =
                               "Claim 1: the tangent kernel stays constant during training "
                               "as width grows",
-                          .settings = settings_of(options)};
+                          .settings = settings_of(options, width_sweep_flags())};
   WidthSweep change(options);
   WidthSweep contrast_change(options);
   std::vector<bool> diverged(options.depths.size(), false);
@@ -65,9 +65,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
 ExperimentInfo kernel_constancy_experiment() {
   return {.name = "kernel_constancy",
           .claim = "Claim 1: the tangent kernel's change during training falls like m^-1/2",
+          .flags = width_sweep_flags(),
           .quick = width_sweep_quick(),
           .full = width_sweep_full(),
-          .run = by_precision(run<float>, run<double>)};
+          .run = by_precision(run<float>, run<double>, check_width_sweep)};
 }
 
 }  // namespace lamppost::detail

@@ -24,7 +24,7 @@ template <Real T>
 ExperimentResult run(const ExperimentOptions& options, const Progress& progress) {
   ExperimentResult result{.name = "linearity",
                           .title = "Claim 3: wide networks train like their linearization",
-                          .settings = settings_of(options)};
+                          .settings = settings_of(options, width_sweep_flags())};
   result.settings.emplace_back("flat-slope", fmt::format("{}", kFlatSlope));
   WidthSweep gap(options);
   WidthSweep contrast_gap(options);
@@ -108,9 +108,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
 ExperimentInfo linearity_experiment() {
   return {.name = "linearity",
           .claim = "Claim 3: |f - f_lin| and ||w_T - w_0|| / ||w_0|| fall like m^-1/2",
+          .flags = width_sweep_flags(),
           .quick = width_sweep_quick(),
           .full = width_sweep_full(),
-          .run = by_precision(run<float>, run<double>)};
+          .run = by_precision(run<float>, run<double>, check_width_sweep)};
 }
 
 }  // namespace lamppost::detail

@@ -165,7 +165,7 @@ template <Real T>
 ExperimentResult run(const ExperimentOptions& options, const Progress& progress) {
   ExperimentResult result{.name = "sgd_convergence",
                           .title = "Claim 6: mini-batch SGD converges exponentially",
-                          .settings = settings_of(options)};
+                          .settings = settings_of(options, width_sweep_flags())};
   LAMPPOST_CHECK(options.batch_size >= 1, "sgd_convergence",
                  "batch-size must be at least 1, got {}", options.batch_size);
   Table runs{.name = "runs",
@@ -271,9 +271,10 @@ ExperimentOptions with_batches(ExperimentOptions options, std::vector<int64_t> w
 ExperimentInfo sgd_convergence_experiment() {
   return {.name = "sgd_convergence",
           .claim = "Claim 6: E[L_t] <= (1 - mu s eta / n)^t L_0 for mini-batch SGD",
+          .flags = width_sweep_flags(),
           .quick = with_batches(width_sweep_quick(), {16, 32, 64, 128, 256}, 1000),
           .full = with_batches(width_sweep_full(), width_sweep_full().widths, 20000),
-          .run = by_precision(run<float>, run<double>)};
+          .run = by_precision(run<float>, run<double>, check_width_sweep)};
 }
 
 }  // namespace lamppost::detail
