@@ -216,7 +216,7 @@ ExperimentOptions full() {
   ExperimentOptions options = quick();
   options.seeds = 10;
   options.test_n = 20000;
-  options.sample_sizes = {250, 1000, 4000, 16000, 64000, 256000};
+  options.sample_sizes = {250, 1000, 4000, 16000, 64000};
   return options;
 }
 
