@@ -158,7 +158,8 @@ int run_program(int argc, char** argv) {
   CLI::Option* verify_precision_option =
       verify
           ->add_option("--precision", verify_precision,
-                       "double or float, for every experiment (default: each one's own)")
+                       "double or float, for every experiment that has both (default: each one's "
+                       "own)")
           ->type_name("NAME");
   CLI::Option* verify_seeds_option =
       verify
@@ -238,7 +239,13 @@ int run_program(int argc, char** argv) {
       const std::optional<std::string> selection =
           verify_experiments_option->count() > 0 ? std::optional(verify_experiments) : std::nullopt;
       for (const ExperimentInfo* info : select_experiments(selection)) {
-        jobs.push_back({info, resolve_options(*info, verify_full, overrides)});
+        // An override reaches the experiments that read its flag (double_descent has no float).
+        GivenFlags own;
+        for (const auto& given : overrides) {
+          if (std::find(info->flags.begin(), info->flags.end(), given.first) != info->flags.end())
+            own.push_back(given);
+        }
+        jobs.push_back({info, resolve_options(*info, verify_full, own)});
       }
       if (verify_threads_option->count() > 0) set_num_threads(parse_threads(verify_threads));
       folder = verify_output;

@@ -319,6 +319,13 @@ ExperimentOptions resolve_options(const ExperimentInfo& info, bool full, const G
   const auto reads = [&info](std::string_view flag) {
     return std::find(info.flags.begin(), info.flags.end(), flag) != info.flags.end();
   };
+  if (info.check) {
+    try {
+      info.check(options);
+    } catch (const Error& e) {
+      throw UsageError(std::string(without_op(e.what())));
+    }
+  }
   if (reads("dataset") && options.dataset == DataSource::fashion_mnist)
     require_fashion_mnist(options, "dataset");
   if (reads("datasets") && std::find(options.datasets.begin(), options.datasets.end(),

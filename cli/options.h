@@ -44,7 +44,8 @@ const std::vector<ExperimentFlag>& experiment_flags();
 using GivenFlags = std::vector<std::pair<std::string, std::string>>;
 
 // The experiment's quick (or, with full, its full) options with the given flags applied on top,
-// then checked: a Fashion-MNIST run needs the data set's files. Throws UsageError.
+// then checked: by the experiment's own check, and a Fashion-MNIST run needs the data set's
+// files. Throws UsageError.
 ExperimentOptions resolve_options(const ExperimentInfo& info, bool full, const GivenFlags& given);
 
 // "1,2,3" -> {1, 2, 3}; each value must be >= minimum. Throws UsageError naming --flag.

@@ -529,6 +529,21 @@ TEST(Options, FlagsTheExperimentDoesNotReadAreRefused) {
       << message;
 }
 
+// What only the experiment can judge (a value's range for it) is also a usage error, before any
+// work starts.
+TEST(Options, TheExperimentsOwnCheckIsAUsageError) {
+  const std::string message = usage_error_of([] {
+    resolve_options(experiment_named("simplices"), false, {{"dimensions", "1,14"}});
+  });
+  EXPECT_EQ(message,
+            "dimensions must be at most 12 (the data include the cube's 2^d corners), got 14");
+  EXPECT_EQ(usage_error_of([] {
+              resolve_options(experiment_named("label_noise"), false, {{"noise-rates", "0.1"}});
+            }),
+            "noise-rates must start at 0 and hold at least one more rate (the clean fit is the "
+            "reference), got 0.1");
+}
+
 TEST(Options, BadValuesNameTheFlagAndTheValue) {
   const ExperimentInfo info = sample_info();
   const auto error = [&](std::string flag, std::string text) {

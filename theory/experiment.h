@@ -137,6 +137,9 @@ struct ExperimentInfo {
   std::vector<std::string> flags{};
   ExperimentOptions quick{};
   ExperimentOptions full{};
+  // Throws an Error naming an option out of range for this experiment (run checks too; the
+  // program checks first, so that a bad value is a usage error before any work starts).
+  std::function<void(const ExperimentOptions&)> check{};
   std::function<ExperimentResult(const ExperimentOptions&, const Progress&)> run{};
 };
 

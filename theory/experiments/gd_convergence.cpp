@@ -229,6 +229,7 @@ ExperimentInfo gd_convergence_experiment() {
           .flags = width_sweep_flags(),
           .quick = width_sweep_quick(),
           .full = width_sweep_full(),
+          .check = check_width_sweep,
           .run = by_precision(run<float>, run<double>, check_width_sweep)};
 }
 

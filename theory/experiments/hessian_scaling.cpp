@@ -151,6 +151,7 @@ ExperimentInfo hessian_scaling_experiment() {
           .flags = width_sweep_flags(),
           .quick = width_sweep_quick(),
           .full = width_sweep_full(),
+          .check = check_width_sweep,
           .run = by_precision(run<float>, run<double>, check_width_sweep)};
 }
 

@@ -112,8 +112,9 @@ std::string seeds_agreeing(const std::vector<bool>& per_seed) {
                      per_seed.size());
 }
 
-std::vector<std::string> interpolation_flags(std::vector<std::string> own) {
-  own.insert(own.end(), {"seeds", "seed", "precision"});
+std::vector<std::string> interpolation_flags(std::vector<std::string> own, bool reads_precision) {
+  own.insert(own.end(), {"seeds", "seed"});
+  if (reads_precision) own.emplace_back("precision");
   return own;
 }
 

@@ -60,9 +60,11 @@ Verdict every_seed(const std::vector<bool>& per_seed);
 // "3/3 seeds"
 std::string seeds_agreeing(const std::vector<bool>& per_seed);
 
-// The flags of claims 7 to 10 all read, and the check of the options' ranges (each experiment
+// The experiment's own flags and those claims 7 to 10 all read (seeds, seed and, unless the
+// experiment needs double, precision); and the check of the options' ranges (each experiment
 // also checks that the lists and sizes it reads are not empty).
-std::vector<std::string> interpolation_flags(std::vector<std::string> own);
+std::vector<std::string> interpolation_flags(std::vector<std::string> own,
+                                             bool reads_precision = true);
 void check_interpolation(const ExperimentOptions& options);
 
 // The seeds of one repetition's independent parts (data, noise, features...), so that changing

@@ -256,6 +256,7 @@ ExperimentInfo label_noise_experiment() {
           .flags = label_noise_flags(),
           .quick = quick(),
           .full = full(),
+          .check = check,
           .run = by_precision(run<float>, run<double>, check)};
 }
 

@@ -228,6 +228,7 @@ ExperimentInfo nearest_neighbours_experiment() {
           .flags = nearest_neighbours_flags(),
           .quick = quick(),
           .full = full(),
+          .check = check,
           .run = by_precision(run<float>, run<double>, check)};
 }
 

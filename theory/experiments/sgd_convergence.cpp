@@ -274,6 +274,7 @@ ExperimentInfo sgd_convergence_experiment() {
           .flags = width_sweep_flags(),
           .quick = with_batches(width_sweep_quick(), {16, 32, 64, 128, 256}, 1000),
           .full = with_batches(width_sweep_full(), width_sweep_full().widths, 20000),
+          .check = check_width_sweep,
           .run = by_precision(run<float>, run<double>, check_width_sweep)};
 }
 

@@ -344,6 +344,7 @@ ExperimentInfo simplices_experiment() {
           .flags = simplices_flags(),
           .quick = quick(),
           .full = full(),
+          .check = check,
           .run = by_precision(run<float>, run<double>, check)};
 }
 
