@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "tensor/parallel.h"
 #include "tests/testing.h"
 #include "theory/experiment.h"
 
@@ -136,6 +137,26 @@ TEST(Experiments, FloatPrecisionAndReproducibility) {
   const ExperimentResult single = info.run(options, {});
   for (const Finding& finding : single.findings)
     EXPECT_TRUE(kSanitized || finding.agrees()) << finding.claim << ": " << finding.measured;
+}
+
+// A seed fixes every number whatever the thread count: the tiny runs of a width sweep and of
+// each interpolation experiment give bit-identical tables on one thread and on two.
+TEST(Experiments, BitIdenticalWithOneAndTwoThreads) {
+  for (const std::string name :
+       {"gd_convergence", "double_descent", "label_noise", "nearest_neighbours", "simplices"}) {
+    SCOPED_TRACE(name);
+    const ExperimentInfo& info = find_experiment(name);
+    ExperimentOptions options = tiny(info);
+    if (reads(info, "widths")) options.widths = {16, 64};
+    std::vector<ExperimentResult> results;
+    for (int threads : {1, 2}) {
+      const ThreadCountGuard guard(threads);
+      results.push_back(info.run(options, {}));
+    }
+    ASSERT_EQ(results[0].tables.size(), results[1].tables.size());
+    for (size_t t = 0; t < results[0].tables.size(); ++t)
+      EXPECT_EQ(results[0].tables[t].rows, results[1].tables[t].rows) << results[0].tables[t].name;
+  }
 }
 
 // Progress goes from 0 to 1 through named stages.
