@@ -175,6 +175,8 @@ Table train_sweep(const ExperimentOptions& options, bool with_contrast, double t
   return runs;
 }
 
+namespace {
+
 void check_width_sweep(const ExperimentOptions& options) {
   const auto check_list = [](const std::vector<int64_t>& values, std::string_view name) {
     LAMPPOST_CHECK(!values.empty(), "experiment", "the list of {} is empty", name);
@@ -210,10 +212,11 @@ void check_width_sweep(const ExperimentOptions& options) {
                  "ball-radius must be 0 or more, got {}", options.ball_radius);
 }
 
-std::function<ExperimentResult(const ExperimentOptions&, const Progress&)> by_precision(
-    ExperimentRun single, ExperimentRun double_precision, OptionsCheck check) {
-  return [single, double_precision, check](const ExperimentOptions& options,
-                                           const Progress& progress) {
+}  // namespace
+
+ExperimentInfo with_run(ExperimentInfo info, ExperimentRun single, ExperimentRun double_precision) {
+  info.run = [check = info.check, single, double_precision](const ExperimentOptions& options,
+                                                            const Progress& progress) {
     check(options);
     const auto started = std::chrono::steady_clock::now();
     ExperimentResult result = options.precision == Precision::float32
@@ -223,6 +226,16 @@ std::function<ExperimentResult(const ExperimentOptions&, const Progress&)> by_pr
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
   };
+  return info;
+}
+
+ExperimentInfo width_sweep_info(std::string name, std::string claim) {
+  return {.name = std::move(name),
+          .claim = std::move(claim),
+          .flags = width_sweep_flags(),
+          .quick = width_sweep_quick(),
+          .full = width_sweep_full(),
+          .check = check_width_sweep};
 }
 
 template <Real T>

@@ -99,15 +99,14 @@ Table train_sweep(const ExperimentOptions& options, bool with_contrast, double t
                   const Progress& progress,
                   const std::function<void(const TrainedPoint<T>&)>& measure);
 
-// The experiment's run function for ExperimentInfo: checks the options with check (which throws
+// info completed with its run function: it checks the options with info.check (which throws
 // naming a bad value), runs in the options' precision, and times it.
 using ExperimentRun = ExperimentResult (*)(const ExperimentOptions&, const Progress&);
-using OptionsCheck = void (*)(const ExperimentOptions&);
-std::function<ExperimentResult(const ExperimentOptions&, const Progress&)> by_precision(
-    ExperimentRun single, ExperimentRun double_precision, OptionsCheck check);
+ExperimentInfo with_run(ExperimentInfo info, ExperimentRun single, ExperimentRun double_precision);
 
-// The check of the width sweeps' options.
-void check_width_sweep(const ExperimentOptions& options);
+// A width sweep of claims 1 to 6, as far as they all agree: its name and claim, their flags,
+// quick and full defaults, and their check.
+ExperimentInfo width_sweep_info(std::string name, std::string claim);
 
 // The cost of a sweep over every depth x width x seed, counting each network by its parameters
 // (what one of its forward passes costs, about).

@@ -379,14 +379,15 @@ ExperimentOptions full() {
 }  // namespace
 
 ExperimentInfo double_descent_experiment() {
-  return {.name = "double_descent",
-          .claim = "Claim 7: min-norm random features: test risk peaks at m = n, falls beyond",
-          .flags = double_descent_flags(),
-          .quick = quick(),
-          .full = full(),
-          .check = check,
-          // check refuses float, so the float slot never runs.
-          .run = by_precision(run<double>, run<double>, check)};
+  return with_run(
+      {.name = "double_descent",
+       .claim = "Claim 7: min-norm random features: test risk peaks at m = n, falls beyond",
+       .flags = double_descent_flags(),
+       .quick = quick(),
+       .full = full(),
+       .check = check},
+      // check refuses float, so the float slot never runs.
+      run<double>, run<double>);
 }
 
 }  // namespace lamppost::detail

@@ -224,13 +224,9 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
 }  // namespace
 
 ExperimentInfo gd_convergence_experiment() {
-  return {.name = "gd_convergence",
-          .claim = "Claim 5: PL* (mu_t > 0) and L_t <= (1 - eta mu)^t L_0 for GD",
-          .flags = width_sweep_flags(),
-          .quick = width_sweep_quick(),
-          .full = width_sweep_full(),
-          .check = check_width_sweep,
-          .run = by_precision(run<float>, run<double>, check_width_sweep)};
+  return with_run(width_sweep_info("gd_convergence",
+                                   "Claim 5: PL* (mu_t > 0) and L_t <= (1 - eta mu)^t L_0 for GD"),
+                  run<float>, run<double>);
 }
 
 }  // namespace lamppost::detail

@@ -146,13 +146,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
 }  // namespace
 
 ExperimentInfo hessian_scaling_experiment() {
-  return {.name = "hessian_scaling",
-          .claim = "Claim 2: ||H_f(w; x)|| falls like m^-1/2 (at w_0 and in a ball)",
-          .flags = width_sweep_flags(),
-          .quick = width_sweep_quick(),
-          .full = width_sweep_full(),
-          .check = check_width_sweep,
-          .run = by_precision(run<float>, run<double>, check_width_sweep)};
+  return with_run(
+      width_sweep_info("hessian_scaling",
+                       "Claim 2: ||H_f(w; x)|| falls like m^-1/2 (at w_0 and in a ball)"),
+      run<float>, run<double>);
 }
 
 }  // namespace lamppost::detail

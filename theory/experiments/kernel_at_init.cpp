@@ -156,13 +156,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
 }  // namespace
 
 ExperimentInfo kernel_at_init_experiment() {
-  return {.name = "kernel_at_init",
-          .claim = "Claim 4: K(w_0) -> Theta and lambda_min(K(w_0)) = O(1), independent of m",
-          .flags = width_sweep_flags(),
-          .quick = width_sweep_quick(),
-          .full = width_sweep_full(),
-          .check = check_width_sweep,
-          .run = by_precision(run<float>, run<double>, check_width_sweep)};
+  return with_run(
+      width_sweep_info("kernel_at_init",
+                       "Claim 4: K(w_0) -> Theta and lambda_min(K(w_0)) = O(1), independent of m"),
+      run<float>, run<double>);
 }
 
 }  // namespace lamppost::detail

@@ -63,13 +63,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
 }  // namespace
 
 ExperimentInfo kernel_constancy_experiment() {
-  return {.name = "kernel_constancy",
-          .claim = "Claim 1: the tangent kernel's change during training falls like m^-1/2",
-          .flags = width_sweep_flags(),
-          .quick = width_sweep_quick(),
-          .full = width_sweep_full(),
-          .check = check_width_sweep,
-          .run = by_precision(run<float>, run<double>, check_width_sweep)};
+  return with_run(
+      width_sweep_info("kernel_constancy",
+                       "Claim 1: the tangent kernel's change during training falls like m^-1/2"),
+      run<float>, run<double>);
 }
 
 }  // namespace lamppost::detail

@@ -251,13 +251,13 @@ ExperimentOptions full() {
 }  // namespace
 
 ExperimentInfo label_noise_experiment() {
-  return {.name = "label_noise",
-          .claim = "Claim 8: kernel machines interpolating noisy labels still generalize",
-          .flags = label_noise_flags(),
-          .quick = quick(),
-          .full = full(),
-          .check = check,
-          .run = by_precision(run<float>, run<double>, check)};
+  return with_run({.name = "label_noise",
+                   .claim = "Claim 8: kernel machines interpolating noisy labels still generalize",
+                   .flags = label_noise_flags(),
+                   .quick = quick(),
+                   .full = full(),
+                   .check = check},
+                  run<float>, run<double>);
 }
 
 }  // namespace lamppost::detail

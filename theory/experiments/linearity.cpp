@@ -106,13 +106,10 @@ ExperimentResult run(const ExperimentOptions& options, const Progress& progress)
 }  // namespace
 
 ExperimentInfo linearity_experiment() {
-  return {.name = "linearity",
-          .claim = "Claim 3: |f - f_lin| and ||w_T - w_0|| / ||w_0|| fall like m^-1/2",
-          .flags = width_sweep_flags(),
-          .quick = width_sweep_quick(),
-          .full = width_sweep_full(),
-          .check = check_width_sweep,
-          .run = by_precision(run<float>, run<double>, check_width_sweep)};
+  return with_run(
+      width_sweep_info("linearity",
+                       "Claim 3: |f - f_lin| and ||w_T - w_0|| / ||w_0|| fall like m^-1/2"),
+      run<float>, run<double>);
 }
 
 }  // namespace lamppost::detail

@@ -223,13 +223,14 @@ ExperimentOptions full() {
 }  // namespace
 
 ExperimentInfo nearest_neighbours_experiment() {
-  return {.name = "nearest_neighbours",
-          .claim = "Claim 9: 1-NN and wiNN interpolate; wiNN's risk approaches Bayes', 1-NN's not",
-          .flags = nearest_neighbours_flags(),
-          .quick = quick(),
-          .full = full(),
-          .check = check,
-          .run = by_precision(run<float>, run<double>, check)};
+  return with_run(
+      {.name = "nearest_neighbours",
+       .claim = "Claim 9: 1-NN and wiNN interpolate; wiNN's risk approaches Bayes', 1-NN's not",
+       .flags = nearest_neighbours_flags(),
+       .quick = quick(),
+       .full = full(),
+       .check = check},
+      run<float>, run<double>);
 }
 
 }  // namespace lamppost::detail

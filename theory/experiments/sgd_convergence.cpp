@@ -269,13 +269,11 @@ ExperimentOptions with_batches(ExperimentOptions options, std::vector<int64_t> w
 }  // namespace
 
 ExperimentInfo sgd_convergence_experiment() {
-  return {.name = "sgd_convergence",
-          .claim = "Claim 6: E[L_t] <= (1 - mu s eta / n)^t L_0 for mini-batch SGD",
-          .flags = width_sweep_flags(),
-          .quick = with_batches(width_sweep_quick(), {16, 32, 64, 128, 256}, 1000),
-          .full = with_batches(width_sweep_full(), width_sweep_full().widths, 20000),
-          .check = check_width_sweep,
-          .run = by_precision(run<float>, run<double>, check_width_sweep)};
+  ExperimentInfo info = width_sweep_info(
+      "sgd_convergence", "Claim 6: E[L_t] <= (1 - mu s eta / n)^t L_0 for mini-batch SGD");
+  info.quick = with_batches(info.quick, {16, 32, 64, 128, 256}, 1000);
+  info.full = with_batches(info.full, info.full.widths, 20000);
+  return with_run(std::move(info), run<float>, run<double>);
 }
 
 }  // namespace lamppost::detail

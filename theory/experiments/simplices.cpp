@@ -339,13 +339,14 @@ ExperimentOptions full() {
 }  // namespace
 
 ExperimentInfo simplices_experiment() {
-  return {.name = "simplices",
-          .claim = "Claim 10: simplicial interpolation's excess risk shrinks with d (corner: 2^-d)",
-          .flags = simplices_flags(),
-          .quick = quick(),
-          .full = full(),
-          .check = check,
-          .run = by_precision(run<float>, run<double>, check)};
+  return with_run(
+      {.name = "simplices",
+       .claim = "Claim 10: simplicial interpolation's excess risk shrinks with d (corner: 2^-d)",
+       .flags = simplices_flags(),
+       .quick = quick(),
+       .full = full(),
+       .check = check},
+      run<float>, run<double>);
 }
 
 }  // namespace lamppost::detail
