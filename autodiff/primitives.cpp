@@ -29,6 +29,21 @@ Var<T> scalar(T value) {
   return Var<T>(Tensor<T>::scalar(value));
 }
 
+// Runs a primitive made for this one call (it holds the call's shapes, axes or slices). It goes
+// on the heap only when a node will hold it: untraced work, such as an outermost transform's
+// sweeps, then allocates no primitive per op.
+template <template <Real> class P, Real T, class... Args>
+Var<T> apply_new(std::span<const Var<T>> inputs, Args&&... args) {
+  P<T> primitive(std::forward<Args>(args)...);
+  if (detail::record_tag(primitive.name(), inputs) == 0) return Var<T>(primitive.forward(inputs));
+  return apply<T>(std::make_shared<const P<T>>(std::move(primitive)), inputs);
+}
+template <template <Real> class P, Real T, class... Args>
+Var<T> apply_new(std::initializer_list<Var<T>> inputs, Args&&... args) {
+  return apply_new<P, T>(std::span<const Var<T>>(inputs.begin(), inputs.size()),
+                         std::forward<Args>(args)...);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Element-wise unary: y = f(x), dy = f'(x) dx. The table gives f (a tensor kernel) and f' as
 // a differentiable expression of x and y.
@@ -197,7 +212,7 @@ std::vector<int> normalized_axes(const std::vector<int>& axes, int ndim, std::st
     std::iota(out.begin(), out.end(), 0);
     return out;
   }
-  std::vector<bool> seen(ndim, false);
+  std::array<bool, kMaxDims> seen{};  // a Shape has at most kMaxDims axes
   for (int a : axes) {
     const int n = normalize_axis(a, ndim, op);
     LAMPPOST_CHECK(!seen[n], op, "axis {} is given twice", n);
@@ -555,7 +570,7 @@ class ScatterAddRows final : public Primitive<T> {
 
 template <Real T>
 Var<T> scatter_add_rows(const Var<T>& x, const std::vector<int64_t>& rows, int64_t count) {
-  return apply<T>(std::make_shared<const ScatterAddRows<T>>(rows, count), {x});
+  return apply_new<ScatterAddRows>({x}, rows, count);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -736,7 +751,7 @@ Var<T> where(const Tensor<T>& cond, const Var<T>& a, const VarArg<T>& b) {
   const Shape shape = broadcast_shapes(cond.shape(), x.shape(), "where");
   x = broadcast_to(x, shape);
   y = broadcast_to(y, shape);
-  return apply<T>(std::make_shared<const Where<T>>(cond.broadcast_to(shape)), {x, y});
+  return apply_new<Where>({x, y}, cond.broadcast_to(shape));
 }
 
 template <Real T>
@@ -907,7 +922,7 @@ Var<T> sum(const Var<T>& x) {
 template <Real T>
 Var<T> sum(const Var<T>& x, const std::vector<int>& axes, bool keepdims) {
   auto normalized = normalized_axes(axes, x.ndim(), "sum");
-  return apply<T>(std::make_shared<const Sum<T>>(std::move(normalized), keepdims, x.shape()), {x});
+  return apply_new<Sum>({x}, std::move(normalized), keepdims, x.shape());
 }
 
 template <Real T>
@@ -926,20 +941,20 @@ Var<T> mean(const Var<T>& x, const std::vector<int>& axes, bool keepdims) {
 template <Real T>
 Var<T> max(const Var<T>& x, int axis, bool keepdims) {
   const int a = normalize_axis(axis, x.ndim(), "max");
-  return apply<T>(std::make_shared<const Extremum<T>>(true, a, keepdims, x.shape()), {x});
+  return apply_new<Extremum>({x}, true, a, keepdims, x.shape());
 }
 
 template <Real T>
 Var<T> min(const Var<T>& x, int axis, bool keepdims) {
   const int a = normalize_axis(axis, x.ndim(), "min");
-  return apply<T>(std::make_shared<const Extremum<T>>(false, a, keepdims, x.shape()), {x});
+  return apply_new<Extremum>({x}, false, a, keepdims, x.shape());
 }
 
 template <Real T>
 Var<T> reshape(const Var<T>& x, const Shape& shape) {
   const Shape to = x.value().reshape(shape).shape();  // resolves -1 and checks the size
   if (to == x.shape()) return x;
-  return apply<T>(std::make_shared<const Reshape<T>>(x.shape(), to), {x});
+  return apply_new<Reshape>({x}, x.shape(), to);
 }
 
 template <Real T>
@@ -947,7 +962,7 @@ Var<T> permute(const Var<T>& x, const std::vector<int>& axes) {
   std::vector<int> normalized = normalized_axes(axes, x.ndim(), "permute");
   LAMPPOST_CHECK(normalized.size() == static_cast<size_t>(x.ndim()), "permute",
                  "{} axes given for a tensor of shape {}", axes.size(), to_string(x.shape()));
-  return apply<T>(std::make_shared<const Permute<T>>(std::move(normalized)), {x});
+  return apply_new<Permute>({x}, std::move(normalized));
 }
 
 template <Real T>
@@ -963,21 +978,20 @@ template <Real T>
 Var<T> broadcast_to(const Var<T>& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   x.value().broadcast_to(shape);  // validates, naming broadcast_to
-  return apply<T>(std::make_shared<const BroadcastTo<T>>(x.shape(), shape), {x});
+  return apply_new<BroadcastTo>({x}, x.shape(), shape);
 }
 
 template <Real T>
 Var<T> sum_to(const Var<T>& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  return apply<T>(std::make_shared<const SumTo<T>>(x.shape(), shape), {x});
+  return apply_new<SumTo>({x}, x.shape(), shape);
 }
 
 template <Real T>
 Var<T> slice(const Var<T>& x, int axis, int64_t start, int64_t stop, int64_t step) {
   const int a = normalize_axis(axis, x.ndim(), "slice");
   x.value().slice(a, start, stop, step);  // validates, naming slice
-  return apply<T>(std::make_shared<const Slice<T>>(x.shape(), SliceSpec{a, start, stop, step}),
-                  {x});
+  return apply_new<Slice>({x}, x.shape(), SliceSpec{a, start, stop, step});
 }
 
 template <Real T>
@@ -995,8 +1009,7 @@ Var<T> embed(const Shape& full, std::vector<SliceSpec> specs, const std::vector<
                    to_string(full), to_string(place));
   }
   if (pieces.empty()) return constant(Tensor<T>::zeros(full));
-  return apply<T>(std::make_shared<const Embed<T>>(full, std::move(specs)),
-                  std::span<const Var<T>>(pieces));
+  return apply_new<Embed>(std::span<const Var<T>>(pieces), full, std::move(specs));
 }
 
 template <Real T>
@@ -1014,8 +1027,7 @@ Var<T> concat(const std::vector<Var<T>>& parts, int axis) {
     sizes.push_back(got[a]);
   }
   if (parts.size() == 1) return parts[0];
-  return apply<T>(std::make_shared<const Concat<T>>(a, std::move(sizes)),
-                  std::span<const Var<T>>(parts));
+  return apply_new<Concat>(std::span<const Var<T>>(parts), a, std::move(sizes));
 }
 
 template <Real T>
@@ -1026,7 +1038,7 @@ Var<T> gather_rows(const Var<T>& x, const std::vector<int64_t>& rows) {
     LAMPPOST_CHECK(r >= 0 && r < count, "gather_rows", "row {} is out of range for shape {}", r,
                    to_string(x.shape()));
   }
-  return apply<T>(std::make_shared<const GatherRows<T>>(rows, count), {x});
+  return apply_new<GatherRows>({x}, rows, count);
 }
 
 template <Real T>

@@ -62,7 +62,7 @@ std::vector<Var<T>> make_leaves(const std::vector<Var<T>>& args, std::string_vie
   static const auto identity = std::make_shared<const Identity<T>>();
   for (size_t i = 0; i < args.size(); ++i) {
     LAMPPOST_CHECK(args[i].defined(), transform, "argument {} is an undefined Var", i);
-    auto node = std::make_shared<Node<T>>(args[i].value());
+    auto node = make_node(args[i].value());
     if (args[i].traced()) {
       node->primitive = identity;
       node->inputs = {args[i]};
@@ -153,25 +153,29 @@ struct Subgraph {
 // An explicit stack, not recursion: a chain of 100,000 ops must not overflow the call stack.
 template <Real T>
 Subgraph<T> trace_subgraph(const Var<T>& output, const std::vector<Var<T>>& leaves) {
+  // The tables and the stack are kept per thread and emptied on the way out (nothing in here
+  // can call back into it): fresh ones per sweep, and a graph grown one node at a time, cost a
+  // small network's sweep more than its ops did.
+  thread_local NodePositions leaf_set(4);
+  thread_local NodePositions positions(64);
+  thread_local std::vector<std::pair<const Var<T>*, size_t>> stack;
+  thread_local std::vector<const Var<T>*> placed;  // the order, until its size is known
+  struct Clear {
+    ~Clear() {
+      leaf_set.clear();
+      positions.clear();
+      stack.clear();
+      placed.clear();
+    }
+  } clear;
   uint64_t min_tag = UINT64_MAX;
-  NodePositions leaf_set(leaves.size());
   for (const Var<T>& leaf : leaves) {
     min_tag = std::min(min_tag, leaf.node()->tag);
     leaf_set.try_insert(leaf.node().get(), 0);
   }
   auto within = [min_tag](const Var<T>& var) { return var.traced() && var.node()->tag >= min_tag; };
-  Subgraph<T> graph;
-  // Kept per thread and emptied on the way out (nothing in here can call back into it): a
-  // fresh table per sweep cost a small network's sweep more than its ops did.
-  thread_local NodePositions positions(64);
-  thread_local std::vector<std::pair<const Var<T>*, size_t>> stack;
-  struct Clear {
-    ~Clear() {
-      positions.clear();
-      stack.clear();
-    }
-  } clear;
   constexpr int32_t kOnStack = -2;  // visited, not yet placed
+  size_t input_count = 0;
   if (within(output)) {
     positions.try_insert(output.node().get(), kOnStack);
     stack.emplace_back(&output, 0);
@@ -185,13 +189,18 @@ Subgraph<T> trace_subgraph(const Var<T>& output, const std::vector<Var<T>>& leav
         }
         continue;
       }
-      positions.try_insert(&node, 0).first = static_cast<int32_t>(graph.order.size());
-      graph.order.push_back(*var);
+      positions.try_insert(&node, 0).first = static_cast<int32_t>(placed.size());
+      placed.push_back(var);
+      input_count += node.inputs.size();
       stack.pop_back();
     }
   }
-  const size_t size = graph.order.size();
+  const size_t size = placed.size();
+  Subgraph<T> graph;
+  graph.order.reserve(size);
+  for (const Var<T>* var : placed) graph.order.push_back(*var);
   graph.first_input.resize(size);
+  graph.inputs.reserve(input_count);
   graph.is_leaf.resize(size);
   for (size_t k = 0; k < size; ++k) {
     const Node<T>& node = graph.node(k);
@@ -202,6 +211,7 @@ Subgraph<T> trace_subgraph(const Var<T>& output, const std::vector<Var<T>>& leav
                                                                 : NodePositions::kAbsent);
     }
   }
+  graph.leaf_positions.reserve(leaves.size());
   for (const Var<T>& leaf : leaves)
     graph.leaf_positions.push_back(positions.find(leaf.node().get()));
   return graph;

@@ -44,10 +44,36 @@ Node<T>::~Node() {
 template struct Node<float>;
 template struct Node<double>;
 
+namespace {
+
+template <class U>
+struct BlockAllocator {
+  using value_type = U;
+  BlockAllocator() = default;
+  template <class V>
+  BlockAllocator(const BlockAllocator<V>&) {}  // NOLINT(google-explicit-constructor)
+  U* allocate(size_t n) { return static_cast<U*>(allocate_block(n * sizeof(U))); }
+  void deallocate(U* p, size_t n) { free_block(p, n * sizeof(U)); }
+  template <class V>
+  bool operator==(const BlockAllocator<V>&) const {
+    return true;
+  }
+};
+
+}  // namespace
+
+template <Real T>
+std::shared_ptr<Node<T>> make_node(Tensor<T> value) {
+  return std::allocate_shared<Node<T>>(BlockAllocator<Node<T>>(), std::move(value));
+}
+
+template std::shared_ptr<Node<float>> make_node(Tensor<float>);
+template std::shared_ptr<Node<double>> make_node(Tensor<double>);
+
 }  // namespace detail
 
 template <Real T>
-Var<T>::Var(Tensor<T> value) : node_(std::make_shared<detail::Node<T>>(std::move(value))) {}
+Var<T>::Var(Tensor<T> value) : node_(detail::make_node(std::move(value))) {}
 
 template <Real T>
 const Tensor<T>& Var<T>::value() const {
@@ -55,15 +81,28 @@ const Tensor<T>& Var<T>::value() const {
   return node_->value;
 }
 
+namespace detail {
+
 template <Real T>
-Var<T> apply(const std::shared_ptr<const Primitive<T>>& primitive, std::span<const Var<T>> inputs) {
+uint64_t record_tag(std::string_view op, std::span<const Var<T>> inputs) {
   uint64_t tag = 0;
   for (const Var<T>& input : inputs) {
-    LAMPPOST_CHECK(input.defined(), primitive->name(), "an input is an undefined Var");
+    LAMPPOST_CHECK(input.defined(), op, "an input is an undefined Var");
     tag = std::max(tag, input.node()->tag);
   }
-  auto node = std::make_shared<detail::Node<T>>(primitive->forward(inputs));
-  if (tracing && tag != 0) {
+  return tracing ? tag : 0;
+}
+
+template uint64_t record_tag(std::string_view, std::span<const Var<float>>);
+template uint64_t record_tag(std::string_view, std::span<const Var<double>>);
+
+}  // namespace detail
+
+template <Real T>
+Var<T> apply(const std::shared_ptr<const Primitive<T>>& primitive, std::span<const Var<T>> inputs) {
+  const uint64_t tag = detail::record_tag(primitive->name(), inputs);
+  auto node = detail::make_node(primitive->forward(inputs));
+  if (tag != 0) {
     node->primitive = primitive;
     node->inputs.assign(inputs.begin(), inputs.end());
     node->tag = tag;

@@ -71,6 +71,12 @@ struct Node {
   ~Node();  // tears long chains down without recursion
 };
 
+// A node holding `value`, allocated from the tensor library's per-thread block caches: every op
+// makes a node and every graph drops them all at once, and malloc cost more than a small
+// tensor's arithmetic did.
+template <Real T>
+std::shared_ptr<Node<T>> make_node(Tensor<T> value);
+
 }  // namespace detail
 
 template <Real T>
@@ -106,6 +112,13 @@ Var<T> apply(const std::shared_ptr<const Primitive<T>>& primitive,
              std::initializer_list<Var<T>> inputs) {
   return apply<T>(primitive, std::span<const Var<T>>(inputs.begin(), inputs.size()));
 }
+
+namespace detail {
+// The tag of the node that `apply` records for these inputs, or 0 when it records none (tracing
+// is off, or no input is traced). Throws, naming the op, on an undefined input.
+template <Real T>
+uint64_t record_tag(std::string_view op, std::span<const Var<T>> inputs);
+}  // namespace detail
 
 // Sets whether ops record graph nodes, for a scope, and restores the previous setting.
 class TraceMode {

@@ -2,16 +2,22 @@
 // parameterization) on Fashion-MNIST batches of 256, with the cross-entropy loss and SGD with
 // momentum: the forward pass alone, forward + gradient, and a whole step (forward, gradient,
 // update). Samples per second are in the items_per_second column.
+//
+// And one plain SGD step of a tiny MLP 2 -> 16 -> 16 -> 1 (relu, standard parameterization, as
+// torch.nn.Linear) on a batch of 8 with the mean squared error: what per-op overhead costs a
+// small model (bench/compare times the same step in PyTorch).
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
+#include "autodiff/ops.h"
 #include "autodiff/transforms.h"
 #include "data/fashion_mnist.h"
 #include "models/loss.h"
 #include "models/mlp.h"
 #include "optim/optimizer.h"
 #include "tensor/parallel.h"
+#include "tensor/random.h"
 
 namespace lamppost {
 namespace {
@@ -87,6 +93,28 @@ LAMPPOST_TRAIN_BENCH(float, step)
 LAMPPOST_TRAIN_BENCH(double, forward)
 LAMPPOST_TRAIN_BENCH(double, gradient)
 LAMPPOST_TRAIN_BENCH(double, step)
+
+template <Real T>
+void BM_TinyStep(benchmark::State& state) {
+  ThreadCountGuard threads(static_cast<int>(state.range(0)));
+  const Mlp<T> mlp({.inputs = 2,
+                    .hidden = {16, 16},
+                    .outputs = 1,
+                    .parameterization = Parameterization::standard});
+  Tensor<T> params = mlp.init(1);
+  const Tensor<T> x = Rng(2).normal<T>({8, 2});
+  const Tensor<T> y = Rng(3).normal<T>({8, 1});
+  Sgd<T> sgd(constant_schedule(0.01));
+  for (auto _ : state) {
+    const auto [loss, grads] = value_and_grad<T>(
+        [&](const std::vector<Var<T>>& p) { return mse(mlp.forward(p[0], Var<T>(x)), y); },
+        {Var<T>(params)});
+    benchmark::DoNotOptimize(loss.item());
+    sgd.step(params, grads[0].value());
+  }
+}
+BENCHMARK(BM_TinyStep<float>)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TinyStep<double>)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace lamppost

@@ -23,9 +23,9 @@ constexpr NameTable<KernelKind, 2> kKernelKinds = {{
     {KernelKind::laplace, "laplace"},
 }};
 
-// Rows of x1 per GEMM in the symmetric case. Each block is multiplied only by the rows from its
-// own first row on, so about half the flops are skipped; the block must stay tall enough for
-// the GEMM to split it between threads and reuse its packed panels.
+// Rows of x1 per GEMM in the symmetric case (gemm_symmetric's blocks): tall enough for the GEMM
+// to split a block between threads and reuse its packed panels at the large n kernel machines
+// work at.
 constexpr int64_t kSymmetricBlockRows = 512;
 // The pass after the GEMM works on tiles of at most this many entries: small enough to stay in
 // the core's cache while the norms are added and the kernel's function is applied, and below
@@ -118,12 +118,7 @@ Tensor<T> map_squared_distances(const Tensor<T>& x1, const Tensor<T>& x2, Post p
   }
 
   const int64_t n = n1;
-  for (int64_t i0 = 0; i0 < n; i0 += kSymmetricBlockRows) {
-    const int64_t i1 = std::min(n, i0 + kSymmetricBlockRows);
-    Tensor<T> block = out.slice(0, i0, i1).slice(1, i0, n);
-    // [i1 - i0, d] x [d, n - i0] -> [i1 - i0, n - i0]
-    gemm(T(-2), x1.slice(0, i0, i1), Op::none, x1.slice(0, i0, n), Op::transpose, T(0), block);
-  }
+  gemm_symmetric(T(-2), x1, out, SymmetricFill::upper, kSymmetricBlockRows);
   const int64_t tiles = (n + kSquareTile - 1) / kSquareTile;
   // Row tiles hold ever fewer tiles of the upper triangle, hence the dynamic schedule.
 #pragma omp parallel for schedule(dynamic) if (parallel)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs, from Debian's archive, whatever lamppost needs that this machine lacks. Run as root
-# on Debian 12; does nothing (and needs no network) when everything is already there.
+# Installs, from Debian's archive, whatever lamppost needs that this machine lacks, plus any
+# packages named as arguments (bench/compare adds python3-torch). Run as root on Debian 12; does
+# nothing (and needs no network) when everything is already there.
 set -euo pipefail
 
 packages=(
@@ -15,6 +16,7 @@ packages=(
   libgtest-dev             # tests
   libbenchmark-dev         # benchmarks
   libopenblas-dev          # only the GEMM benchmark's comparator; the library never links it
+  "$@"
 )
 
 missing=()

@@ -444,17 +444,24 @@ void gemm_small(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, Mat
   for (; i < c.rows; ++i) rows_block(i, std::integral_constant<int64_t, 1>());
 }
 
-}  // namespace
-
+// gemm_strided on a team of at most max_team threads.
 template <Real T>
-void gemm_strided(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, MatrixRef<T> c) {
+void gemm_on_team(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, MatrixRef<T> c,
+                  int max_team) {
   // (alpha = 0 and k = 0 go to gemm_packed, which scales C without reading A and B, as BLAS does.)
   const double work = static_cast<double>(c.rows) * static_cast<double>(c.cols) * a.cols;
   if (work <= kSmallGemmWork && a.cols > 0 && alpha != T(0)) {
     gemm_small(alpha, a, b, beta, c);
     return;
   }
-  gemm_packed(alpha, a, b, beta, c, gemm_blocking<T>(), max_threads());
+  gemm_packed(alpha, a, b, beta, c, gemm_blocking<T>(), max_team);
+}
+
+}  // namespace
+
+template <Real T>
+void gemm_strided(T alpha, MatrixRef<const T> a, MatrixRef<const T> b, T beta, MatrixRef<T> c) {
+  gemm_on_team(alpha, a, b, beta, c, max_threads());
 }
 
 template <Real T>
@@ -560,8 +567,59 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   return c;
 }
 
+template <Real T>
+void gemm_symmetric(T alpha, const Tensor<T>& a, Tensor<T>& c, SymmetricFill fill,
+                    int64_t block_rows) {
+  if (a.ndim() != 2 || c.ndim() != 2 || c.shape()[0] != a.shape()[0] ||
+      c.shape()[1] != a.shape()[0]) {
+    fail("gemm_symmetric", "needs a [n, k] and c [n, n], got shapes {} and {}",
+         to_string(a.shape()), to_string(c.shape()));
+  }
+  if (block_rows < 1) fail("gemm_symmetric", "block_rows must be at least 1, got {}", block_rows);
+  const int64_t n = a.shape()[0];
+  const int64_t k = a.shape()[1];
+  // Rows [i0, i1) times the rows from i0 on: [i1 - i0, k] x [k, n - i0] -> [i1 - i0, n - i0].
+  auto block = [&](int64_t i0, int max_team) {
+    const int64_t i1 = std::min(n, i0 + block_rows);
+    Tensor<T> out = c.slice(0, i0, i1).slice(1, i0, n);
+    detail::gemm_on_team(
+        alpha, detail::as_matrix(a.slice(0, i0, i1), Op::none),
+        detail::as_matrix(a.slice(0, i0, n), Op::transpose), T(0),
+        detail::MatrixRef<T>{out.data(), i1 - i0, n - i0, out.strides()[0], out.strides()[1]},
+        max_team);
+  };
+  const int64_t blocks = (n + block_rows - 1) / block_rows;
+  // Blocks a few panels tall split poorly between the threads of one GEMM; whole blocks on
+  // threads of their own (the largest first) keep both busy. Each block's result is the same
+  // either way.
+  if (blocks > 1 && max_threads() > 1 && n * n * k / 2 >= detail::kGemmParallelWork) {
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t b = 0; b < blocks; ++b) block(b * block_rows, 1);
+  } else {
+    for (int64_t b = 0; b < blocks; ++b) block(b * block_rows, max_threads());
+  }
+  if (fill == SymmetricFill::upper) return;
+  // Below the diagonal: c(i, j) = c(j, i), in square tiles so that both the rows read and the
+  // rows written stay in cache.
+  constexpr int64_t kTile = 64;
+  T* data = c.data();
+  const int64_t rs = c.strides()[0], cs = c.strides()[1];
+  const int64_t tiles = (n + kTile - 1) / kTile;
+#pragma omp parallel for schedule(dynamic) if (n * n >= kParallelThreshold)
+  for (int64_t ti = 0; ti < tiles; ++ti) {
+    const int64_t r0 = ti * kTile, r1 = std::min(n, r0 + kTile);
+    for (int64_t c0 = 0; c0 < r1; c0 += kTile) {
+      for (int64_t i = r0; i < r1; ++i) {
+        const int64_t end = std::min(c0 + kTile, i);
+        for (int64_t j = c0; j < end; ++j) data[i * rs + j * cs] = data[j * rs + i * cs];
+      }
+    }
+  }
+}
+
 #define LAMPPOST_INSTANTIATE_GEMM(T)                                                        \
   template void gemm(T, const Tensor<T>&, Op, const Tensor<T>&, Op, T, Tensor<T>&);         \
+  template void gemm_symmetric(T, const Tensor<T>&, Tensor<T>&, SymmetricFill, int64_t);    \
   template Tensor<T> matmul(const Tensor<T>&, const Tensor<T>&);                            \
   namespace detail {                                                                        \
   template GemmBlocking gemm_blocking<T>();                                                 \

@@ -19,6 +19,20 @@ enum class Op { none, transpose };
 template <Real T>
 void gemm(T alpha, const Tensor<T>& a, Op op_a, const Tensor<T>& b, Op op_b, T beta, Tensor<T>& c);
 
+// Which part of a symmetric product gemm_symmetric writes.
+enum class SymmetricFill { upper, full };
+
+// C = alpha * a * a^T for a [n, k] and c [n, n]. The rows go in blocks of block_rows, each
+// multiplied only by the rows from its own first one on, so about half of gemm's multiply-adds
+// run. With SymmetricFill::full every entry below the diagonal is then copied from its mirror
+// image, so c is exactly symmetric (gemm itself may sum the products of c(i, j) and c(j, i) in
+// different orders). With SymmetricFill::upper only the upper triangle is meant: entries left of
+// the diagonal blocks are left unwritten, and those below the diagonal inside them are gemm's,
+// for a caller that passes over c tile by tile anyway and mirrors there.
+template <Real T>
+void gemm_symmetric(T alpha, const Tensor<T>& a, Tensor<T>& c,
+                    SymmetricFill fill = SymmetricFill::full, int64_t block_rows = 64);
+
 // [m, k] x [k, n] -> [m, n]; [batch, m, k] x [batch, k, n] -> [batch, m, n]; a 2-d operand
 // is shared by every batch of a 3-d one ([batch, m, k] x [k, n], [m, k] x [batch, k, n]).
 template <Real T>
@@ -51,8 +65,10 @@ struct GemmBlocking {
 };
 
 // Products of fewer multiply-adds (m * n * k) than this run on one thread: waking a second
-// one costs more than it saves. Larger ones use up to max_threads().
-inline constexpr int64_t kGemmParallelWork = int64_t{1} << 22;
+// one costs more than it saves. Larger ones use up to max_threads(). At 2^22, the training
+// steps of kernel_constancy (32 x 512 x 512 products) ran a fifth slower on 2 threads than at
+// 2^24, where a square product of n = 256 is the smallest one threaded.
+inline constexpr int64_t kGemmParallelWork = int64_t{1} << 24;
 
 // The tuned block sizes gemm_strided uses.
 template <Real T>

@@ -678,30 +678,6 @@ EighResult<T> eigh_impl(const Tensor<T>& a, T tolerance, bool vectors, std::stri
 // ---------------------------------------------------------------------------------------------
 // Least squares
 
-template <class U>
-MatrixRef<U> transposed(MatrixRef<U> m) {
-  return {m.data, m.cols, m.rows, m.col_stride, m.row_stride};
-}
-
-// The Gram matrix a a^T [rows, rows] of a [rows, cols]. Only its lower triangle goes through
-// gemm (half the flops of the full product, which dominate least squares when cols >> rows);
-// mirroring it makes the result exactly symmetric.
-template <Real T>
-Tensor<T> gram(MatrixRef<const T> a) {
-  const int64_t n = a.rows;
-  Tensor<T> g = Tensor<T>::zeros({n, n});
-  T* gp = g.data();
-  // g -= a a^T leaves -a a^T: [n, cols] x [cols, n] -> [n, n], lower triangle
-  triangular_update(Triangle::lower, a, transposed(a), MatrixRef<T>{gp, n, n, n, 1});
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j <= i; ++j) {
-      gp[i * n + j] = -gp[i * n + j];
-      gp[j * n + i] = gp[i * n + j];
-    }
-  }
-  return g;
-}
-
 // Throws naming the first non-finite entry of the 2-d t (C order); what names the operand.
 template <Real T>
 void check_finite_matrix(const Tensor<T>& t, std::string_view op, std::string_view what,
@@ -1190,8 +1166,9 @@ LeastSquaresResult<T> least_squares(const Tensor<T>& a, const Tensor<T>& b,
   result.singular_values = Tensor<T>::zeros({p});
   if (p == 0) return result;
 
-  const auto am = detail::as_matrix(a);
-  const Tensor<T> g = detail::gram(wide ? am : detail::transposed(am));
+  // Half of A A^T's multiply-adds, which dominate least squares when m >> n (or n >> m).
+  Tensor<T> g = Tensor<T>::empty({p, p});
+  gemm_symmetric(T(1), wide ? a : a.t(), g);
   for (int64_t i = 0; i < p; ++i) {
     LAMPPOST_CHECK(std::isfinite(g.data()[i * p + i]), kOp,
                    "the Gram matrix of the matrix of shape {} overflows in {} (row {} of {} has "

@@ -31,11 +31,14 @@ void delete_block(void* block) {
 // allocation arrives as untouched pages, and the first touch of each costs a page fault (dear
 // in a virtual machine): a backward pass, which makes temporaries the size of a layer's
 // parameters again and again, spent most of its time there. Autodiff and training loops
-// allocate the same sizes step after step, so exact sizes are reused well.
+// allocate the same sizes step after step, so exact sizes are reused well. "Large" starts where
+// the per-thread small cache ends: glibc serves blocks from 128 KiB up by mmap until its dynamic
+// threshold has grown, so a middle range left to malloc page-faulted on every use (a layer of
+// width 256 on a batch of 256 is 256 KiB in float).
 class LargeBlockCache {
  public:
-  static constexpr size_t kMinBytes = size_t{1} << 20;  // smaller blocks: SmallBlockCache or malloc
-  static constexpr size_t kCapacity = size_t{1} << 31;  // bytes kept at most
+  static constexpr size_t kMinBytes = (size_t{64} << 10) + 1;  // smaller: SmallBlockCache
+  static constexpr size_t kCapacity = size_t{1} << 31;         // bytes kept at most
 
   // Never destroyed: buffers may still be freed while static objects are torn down.
   static LargeBlockCache& instance() {
@@ -132,6 +135,8 @@ class SmallBlockCache {
   std::array<std::vector<void*>, kMaxBytes / kStorageAlignment + 1> free_;
   size_t cached_ = 0;
 };
+// Every size has its cache.
+static_assert(SmallBlockCache::kMaxBytes + 1 == LargeBlockCache::kMinBytes);
 
 thread_local bool thread_exiting = false;
 
@@ -148,37 +153,52 @@ SmallBlockCache* small_block_cache() {
   return &owner.cache;
 }
 
+// Bytes rounded up to whole cache lines: the caches keep one free list per line count.
+size_t whole_lines(size_t bytes) {
+  return (std::max<size_t>(bytes, 1) + kStorageAlignment - 1) / kStorageAlignment *
+         kStorageAlignment;
+}
+
+// A block of whole_lines bytes.
+void* take_block(size_t block_bytes) {
+  if (block_bytes >= LargeBlockCache::kMinBytes)
+    return LargeBlockCache::instance().take(block_bytes);
+  if (SmallBlockCache* cache = small_block_cache(); cache != nullptr)
+    return cache->take(block_bytes);
+  return new_block(block_bytes);
+}
+
+void give_block(void* block, size_t block_bytes) {
+  if (block_bytes >= LargeBlockCache::kMinBytes) {
+    LargeBlockCache::instance().give(block, block_bytes);
+  } else if (SmallBlockCache* cache = small_block_cache(); cache != nullptr) {
+    cache->give(block, block_bytes);
+  } else {
+    delete_block(block);
+  }
+}
+
 }  // namespace
 
+void* allocate_block(size_t bytes) {
+  return take_block(whole_lines(bytes));
+}
+
+void free_block(void* block, size_t bytes) {
+  give_block(block, whole_lines(bytes));
+}
+
 Storage allocate(int64_t count, size_t element_bytes) {
-  const size_t data_bytes =
-      (static_cast<size_t>(std::max<int64_t>(count, 1)) * element_bytes + kStorageAlignment - 1) /
-      kStorageAlignment * kStorageAlignment;
-  const size_t block_bytes = kStorageAlignment + data_bytes;  // the header's line, then the data
-  void* block;
-  if (block_bytes >= LargeBlockCache::kMinBytes) {
-    block = LargeBlockCache::instance().take(block_bytes);
-  } else if (SmallBlockCache* cache = small_block_cache();
-             cache != nullptr && block_bytes <= SmallBlockCache::kMaxBytes) {
-    block = cache->take(block_bytes);
-  } else {
-    block = new_block(block_bytes);
-  }
+  const size_t data_bytes = whole_lines(static_cast<size_t>(count) * element_bytes);
+  // The header's line, then the data.
+  void* block = take_block(kStorageAlignment + data_bytes);
   return Storage(new (block) StorageHeader{{1}, data_bytes});
 }
 
 void Storage::release(StorageHeader* header) {
   const size_t block_bytes = kStorageAlignment + header->bytes;
   header->~StorageHeader();
-  void* block = header;
-  if (block_bytes >= LargeBlockCache::kMinBytes) {
-    LargeBlockCache::instance().give(block, block_bytes);
-  } else if (SmallBlockCache* cache = small_block_cache();
-             cache != nullptr && block_bytes <= SmallBlockCache::kMaxBytes) {
-    cache->give(block, block_bytes);
-  } else {
-    delete_block(block);
-  }
+  give_block(header, block_bytes);
 }
 
 namespace {
@@ -403,7 +423,7 @@ Tensor<T> Tensor<T>::permute(const std::vector<int>& axes) const {
   LAMPPOST_CHECK(static_cast<int>(axes.size()) == ndim(), "permute",
                  "{} axes given for a tensor of {} dimensions", axes.size(), ndim());
   Shape shape(axes.size()), strides(axes.size());
-  std::vector<bool> seen(axes.size(), false);
+  std::array<bool, kMaxDims> seen{};  // a Shape has at most kMaxDims axes
   for (size_t i = 0; i < axes.size(); ++i) {
     const int a = normalize_axis(axes[i], ndim(), "permute");
     LAMPPOST_CHECK(!seen[a], "permute", "axis {} appears twice in ({})", a, fmt::join(axes, ", "));
@@ -416,11 +436,12 @@ Tensor<T> Tensor<T>::permute(const std::vector<int>& axes) const {
 
 template <Real T>
 Tensor<T> Tensor<T>::transpose(int axis0, int axis1) const {
-  std::vector<int> axes(ndim());
-  std::iota(axes.begin(), axes.end(), 0);
-  std::swap(axes[normalize_axis(axis0, ndim(), "transpose")],
-            axes[normalize_axis(axis1, ndim(), "transpose")]);
-  return permute(axes);
+  const int a0 = normalize_axis(axis0, ndim(), "transpose");
+  const int a1 = normalize_axis(axis1, ndim(), "transpose");
+  Shape shape = shape_, strides = strides_;
+  std::swap(shape[a0], shape[a1]);
+  std::swap(strides[a0], strides[a1]);
+  return with_geometry(std::move(shape), std::move(strides), offset_);
 }
 
 template <Real T>
@@ -476,6 +497,7 @@ Tensor<T> Tensor<T>::squeeze(int axis) const {
 
 template <Real T>
 Tensor<T> Tensor<T>::broadcast_to(const Shape& shape) const {
+  if (shape == shape_) return *this;  // the common case (every assign of a like-shaped source)
   LAMPPOST_CHECK(shape.size() >= shape_.size(), "broadcast_to", "cannot broadcast {} to {}",
                  to_string(shape_), to_string(shape));
   const size_t lead = shape.size() - shape_.size();

@@ -66,6 +66,12 @@ class Storage {
 // to whole cache lines so SIMD tails may read a full line.
 Storage allocate(int64_t count, size_t element_bytes);
 
+// Raw blocks from the same per-thread caches, for other objects made and dropped by the dozen per
+// op (autodiff's graph nodes): a block freed is handed out again without a trip through malloc.
+// Blocks are kStorageAlignment-aligned; free one with the size it was allocated with.
+void* allocate_block(size_t bytes);
+void free_block(void* block, size_t bytes);
+
 }  // namespace detail
 
 template <Real T>

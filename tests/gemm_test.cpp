@@ -412,7 +412,7 @@ TYPED_TEST(GemmTest, BatchedMatmul) {
   // Many small products share out the threads one matrix each.
   {
     ThreadCountGuard guard(2);
-    const int64_t batch = 20;
+    const int64_t batch = 80;
     const int64_t size = 64;
     ASSERT_LT(size * size * size, detail::kGemmParallelWork);
     ASSERT_GE(batch * size * size * size, detail::kGemmParallelWork);
@@ -422,6 +422,54 @@ TYPED_TEST(GemmTest, BatchedMatmul) {
   // 2-d x 2-d stays 2-d.
   EXPECT_EQ(matmul(random_tensor<T>({3, 4}, rng), random_tensor<T>({4, 5}, rng)).shape(),
             (Shape{3, 5}));
+}
+
+// gemm_symmetric against gemm with a^T, over block sizes that divide n, do not, or exceed it,
+// on strided views: SymmetricFill::full gives an exactly symmetric matrix (gemm of other shapes
+// may sum the products in another order, hence the tolerance against the full product), and
+// SymmetricFill::upper writes the upper triangle and leaves the part left of the diagonal blocks
+// as it was.
+TYPED_TEST(GemmTest, SymmetricProductMatchesGemm) {
+  using T = TypeParam;
+  const T tolerance = 64 * std::numeric_limits<T>::epsilon();
+  std::mt19937 rng(11);
+  for (const int64_t n : {1, 7, 64, 130, 300}) {
+    for (const int64_t block_rows : {1, 16, 64, 100, 512}) {
+      const auto a = random_matrix<T>(n, 37, Layout::step_two, rng);
+      Tensor<T> expected = Tensor<T>::zeros({n, n});
+      gemm(T(-0.5), a, Op::none, a, Op::transpose, T(0), expected);
+      Tensor<T> full = random_matrix<T>(n, n, Layout::sub_block, rng);
+      gemm_symmetric(T(-0.5), a, full, SymmetricFill::full, block_rows);
+
+      const Tensor<T> before = Tensor<T>::full({n, n}, T(7));
+      Tensor<T> upper = before.clone();
+      gemm_symmetric(T(-0.5), a, upper, SymmetricFill::upper, block_rows);
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t block_start = i / block_rows * block_rows;
+        for (int64_t j = 0; j < n; ++j) {
+          const std::string at =
+              fmt::format("n {}, block rows {}, entry ({}, {})", n, block_rows, i, j);
+          ASSERT_EQ(full.at({i, j}), full.at({j, i})) << at;
+          ASSERT_NEAR(full.at({i, j}), expected.at({i, j}), tolerance) << at;
+          if (j < block_start) {
+            ASSERT_EQ(upper.at({i, j}), T(7)) << at;
+          } else if (j >= i) {
+            ASSERT_EQ(upper.at({i, j}), full.at({i, j})) << at;
+          }
+        }
+      }
+    }
+  }
+  Tensor<T> c = Tensor<T>::zeros({3, 4});
+  EXPECT_EQ(error_of([&] {
+              gemm_symmetric(T(1), Tensor<T>::ones({3, 2}), c);
+            }),
+            "[gemm_symmetric] needs a [n, k] and c [n, n], got shapes (3, 2) and (3, 4)");
+  Tensor<T> square = Tensor<T>::zeros({3, 3});
+  EXPECT_EQ(error_of([&] {
+              gemm_symmetric(T(1), Tensor<T>::ones({3, 2}), square, SymmetricFill::full, 0);
+            }),
+            "[gemm_symmetric] block_rows must be at least 1, got 0");
 }
 
 TYPED_TEST(GemmTest, ErrorsNameTheOpAndShapes) {

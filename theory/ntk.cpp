@@ -46,19 +46,33 @@ Tensor<T> tangent_kernel(const Mlp<T>& mlp, const Tensor<T>& params, const Tenso
   const NoTrace no_trace;
   const auto bias_scale = static_cast<T>(mlp.config().biases ? mlp.bias_scale() : 0.0);
   Tensor<T> kernel = Tensor<T>::zeros({n * k, n * k});
+  // Both factors of each layer's term are symmetric products: gemm_symmetric runs about half
+  // of a GEMM's multiply-adds for each.
+  Tensor<T> gram = Tensor<T>::empty({n, n});
+  Tensor<T> outer = Tensor<T>::empty({n * k, n * k});
   for (size_t l = 0; l < layers; ++l) {
     const auto scale = static_cast<T>(mlp.input_scale(l + 1));
-    // c^2 A A^T + s^2, [n, n], spread over the outputs: [n, k, n, k] -> [n k, n k].
-    Tensor<T> gram = matmul(inputs[l], inputs[l].t()) * (scale * scale) + bias_scale * bias_scale;
-    gram =
-        gram.reshape({n, 1, n, 1}).broadcast_to({n, k, n, k}).contiguous().reshape({n * k, n * k});
+    // c^2 A A^T + s^2, [n, n]
+    gemm_symmetric(scale * scale, inputs[l], gram);
+    gram += bias_scale * bias_scale;
     // D_l with rows (i, o): the outputs' derivatives stacked [k, n, d] -> [n, k, d] -> [n k, d].
     const int64_t d = widths[l];
-    Tensor<T> stacked = Tensor<T>::empty({k, n, d});
-    for (int64_t o = 0; o < k; ++o)
-      stacked.select(0, o).assign(derivatives[static_cast<size_t>(o)][l].value());
-    const Tensor<T> rows = stacked.permute({1, 0, 2}).contiguous().reshape({n * k, d});
-    kernel += gram * matmul(rows, rows.t());
+    Tensor<T> rows = derivatives[0][l].value();
+    if (k > 1) {
+      Tensor<T> stacked = Tensor<T>::empty({k, n, d});
+      for (int64_t o = 0; o < k; ++o)
+        stacked.select(0, o).assign(derivatives[static_cast<size_t>(o)][l].value());
+      rows = stacked.permute({1, 0, 2}).contiguous().reshape({n * k, d});
+    }
+    gemm_symmetric(T(1), rows, outer);
+    // The [n, n] Gram matrix spread over the outputs: [n, 1, n, 1] -> [n, k, n, k] -> [n k, n k]
+    // (a view when k = 1).
+    outer *= k == 1 ? gram
+                    : gram.reshape({n, 1, n, 1})
+                          .broadcast_to({n, k, n, k})
+                          .contiguous()
+                          .reshape({n * k, n * k});
+    kernel += outer;
   }
   return kernel;
 }
