@@ -35,8 +35,9 @@ Var<T> scalar(T value) {
 template <template <Real> class P, Real T, class... Args>
 Var<T> apply_new(std::span<const Var<T>> inputs, Args&&... args) {
   P<T> primitive(std::forward<Args>(args)...);
-  if (detail::record_tag(primitive.name(), inputs) == 0) return Var<T>(primitive.forward(inputs));
-  return apply<T>(std::make_shared<const P<T>>(std::move(primitive)), inputs);
+  const uint64_t tag = detail::record_tag(primitive.name(), inputs);
+  if (tag == 0) return Var<T>(primitive.forward(inputs));
+  return detail::apply_recorded<T>(std::make_shared<const P<T>>(std::move(primitive)), inputs, tag);
 }
 template <template <Real> class P, Real T, class... Args>
 Var<T> apply_new(std::initializer_list<Var<T>> inputs, Args&&... args) {

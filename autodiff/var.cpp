@@ -96,18 +96,23 @@ uint64_t record_tag(std::string_view op, std::span<const Var<T>> inputs) {
 template uint64_t record_tag(std::string_view, std::span<const Var<float>>);
 template uint64_t record_tag(std::string_view, std::span<const Var<double>>);
 
+template <Real T>
+Var<T> apply_recorded(const std::shared_ptr<const Primitive<T>>& primitive,
+                      std::span<const Var<T>> inputs, uint64_t tag) {
+  auto node = make_node(primitive->forward(inputs));
+  node->primitive = primitive;
+  node->inputs.assign(inputs.begin(), inputs.end());
+  node->tag = tag;
+  return Var<T>(std::move(node));
+}
+
 }  // namespace detail
 
 template <Real T>
 Var<T> apply(const std::shared_ptr<const Primitive<T>>& primitive, std::span<const Var<T>> inputs) {
   const uint64_t tag = detail::record_tag(primitive->name(), inputs);
-  auto node = detail::make_node(primitive->forward(inputs));
-  if (tag != 0) {
-    node->primitive = primitive;
-    node->inputs.assign(inputs.begin(), inputs.end());
-    node->tag = tag;
-  }
-  return Var<T>(std::move(node));
+  if (tag == 0) return Var<T>(primitive->forward(inputs));
+  return detail::apply_recorded(primitive, inputs, tag);
 }
 
 namespace detail {
@@ -138,5 +143,11 @@ template Var<float> apply(const std::shared_ptr<const Primitive<float>>&,
                           std::span<const Var<float>>);
 template Var<double> apply(const std::shared_ptr<const Primitive<double>>&,
                            std::span<const Var<double>>);
+namespace detail {
+template Var<float> apply_recorded(const std::shared_ptr<const Primitive<float>>&,
+                                   std::span<const Var<float>>, uint64_t);
+template Var<double> apply_recorded(const std::shared_ptr<const Primitive<double>>&,
+                                    std::span<const Var<double>>, uint64_t);
+}  // namespace detail
 
 }  // namespace lamppost

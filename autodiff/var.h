@@ -118,6 +118,11 @@ namespace detail {
 // is off, or no input is traced). Throws, naming the op, on an undefined input.
 template <Real T>
 uint64_t record_tag(std::string_view op, std::span<const Var<T>> inputs);
+// The primitive's output as a graph node that records it and its inputs under tag (non-zero,
+// from record_tag).
+template <Real T>
+Var<T> apply_recorded(const std::shared_ptr<const Primitive<T>>& primitive,
+                      std::span<const Var<T>> inputs, uint64_t tag);
 }  // namespace detail
 
 // Sets whether ops record graph nodes, for a scope, and restores the previous setting.

@@ -23,9 +23,8 @@ constexpr NameTable<KernelKind, 2> kKernelKinds = {{
     {KernelKind::laplace, "laplace"},
 }};
 
-// Rows of x1 per GEMM in the symmetric case (gemm_symmetric's blocks): tall enough for the GEMM
-// to split a block between threads and reuse its packed panels at the large n kernel machines
-// work at.
+// Rows of x1 per block of gemm_symmetric in the symmetric case: at the n kernel machines work at
+// (thousands) tall blocks keep each GEMM efficient and still skip nearly half the products.
 constexpr int64_t kSymmetricBlockRows = 512;
 // The pass after the GEMM works on tiles of at most this many entries: small enough to stay in
 // the core's cache while the norms are added and the kernel's function is applied, and below

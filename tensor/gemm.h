@@ -28,7 +28,8 @@ enum class SymmetricFill { upper, full };
 // image, so c is exactly symmetric (gemm itself may sum the products of c(i, j) and c(j, i) in
 // different orders). With SymmetricFill::upper only the upper triangle is meant: entries left of
 // the diagonal blocks are left unwritten, and those below the diagonal inside them are gemm's,
-// for a caller that passes over c tile by tile anyway and mirrors there.
+// for a caller that passes over c tile by tile anyway and mirrors there. The default blocks
+// suit n in the hundreds (a tangent kernel's Gram products): taller ones would skip less.
 template <Real T>
 void gemm_symmetric(T alpha, const Tensor<T>& a, Tensor<T>& c,
                     SymmetricFill fill = SymmetricFill::full, int64_t block_rows = 64);

@@ -1166,9 +1166,11 @@ LeastSquaresResult<T> least_squares(const Tensor<T>& a, const Tensor<T>& b,
   result.singular_values = Tensor<T>::zeros({p});
   if (p == 0) return result;
 
-  // Half of A A^T's multiply-adds, which dominate least squares when m >> n (or n >> m).
+  // Half of A A^T's multiply-adds, which dominate least squares when m >> n (or n >> m). Blocks
+  // as tall as the triangular updates' (the inner dimension is the long one here, so each block's
+  // GEMM is costly and taller blocks keep it efficient).
   Tensor<T> g = Tensor<T>::empty({p, p});
-  gemm_symmetric(T(1), wide ? a : a.t(), g);
+  gemm_symmetric(T(1), wide ? a : a.t(), g, SymmetricFill::full, detail::kUpdateRows);
   for (int64_t i = 0; i < p; ++i) {
     LAMPPOST_CHECK(std::isfinite(g.data()[i * p + i]), kOp,
                    "the Gram matrix of the matrix of shape {} overflows in {} (row {} of {} has "

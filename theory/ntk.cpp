@@ -66,12 +66,9 @@ Tensor<T> tangent_kernel(const Mlp<T>& mlp, const Tensor<T>& params, const Tenso
     }
     gemm_symmetric(T(1), rows, outer);
     // The [n, n] Gram matrix spread over the outputs: [n, 1, n, 1] -> [n, k, n, k] -> [n k, n k]
-    // (a view when k = 1).
-    outer *= k == 1 ? gram
-                    : gram.reshape({n, 1, n, 1})
-                          .broadcast_to({n, k, n, k})
-                          .contiguous()
-                          .reshape({n * k, n * k});
+    // (no copy when k = 1).
+    outer *=
+        gram.reshape({n, 1, n, 1}).broadcast_to({n, k, n, k}).contiguous().reshape({n * k, n * k});
     kernel += outer;
   }
   return kernel;
